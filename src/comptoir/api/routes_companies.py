@@ -1,0 +1,49 @@
+"""Companies and their keys."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from comptoir.api.deps import AdminDep, ComptoirDep, TenantDep
+from comptoir.api.schemas import ApiKeyOut, CompanyCreate, CompanyCreated, CompanyList, CompanyOut
+from comptoir.companies import Company
+
+router = APIRouter(prefix="/v1/companies", tags=["companies"])
+
+
+def _out(company: Company) -> CompanyOut:
+    return CompanyOut(
+        id=company.id,
+        name=company.name,
+        language=company.language,
+        knowledge_version=company.knowledge_version,
+        created_at=company.created_at,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CompanyCreated)
+def create_company(body: CompanyCreate, _: AdminDep, comptoir: ComptoirDep) -> CompanyCreated:
+    company, key = comptoir.companies.create(company_id=body.id, name=body.name, language=body.language)
+    return CompanyCreated(id=company.id, name=company.name, language=company.language, api_key=key)
+
+
+@router.get("", response_model=CompanyList)
+def list_companies(_: AdminDep, comptoir: ComptoirDep) -> CompanyList:
+    return CompanyList(companies=[_out(c) for c in comptoir.companies.list()])
+
+
+@router.get("/{company_id}", response_model=CompanyOut)
+def get_company(tenant: TenantDep, comptoir: ComptoirDep) -> CompanyOut:
+    return _out(comptoir.companies.get(company_id=tenant))
+
+
+@router.delete("/{company_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_company(_: AdminDep, tenant: TenantDep, comptoir: ComptoirDep) -> Response:
+    comptoir.companies.delete(company_id=tenant)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{company_id}/keys/rotate", response_model=ApiKeyOut)
+def rotate_key(tenant: TenantDep, comptoir: ComptoirDep) -> ApiKeyOut:
+    """Revoke the company's keys and return a new one (admin, or the company with its current key)."""
+    return ApiKeyOut(id=tenant, api_key=comptoir.companies.rotate_key(company_id=tenant))

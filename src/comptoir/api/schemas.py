@@ -1,0 +1,106 @@
+"""Request and response bodies, one per use; database rows never leave the API directly."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CompanyCreate(Strict):
+    id: str = Field(min_length=2, max_length=63, examples=["chez-awa"])
+    name: str = Field(min_length=1, max_length=200)
+    language: Literal["fr", "en", "simple"] = "fr"
+
+
+class CompanyOut(BaseModel):
+    id: str
+    name: str
+    language: str
+    knowledge_version: int
+    created_at: datetime
+
+
+class CompanyCreated(BaseModel):
+    id: str
+    name: str
+    language: str
+    api_key: str = Field(description="shown once: only its hash is stored")
+
+
+class CompanyList(BaseModel):
+    companies: list[CompanyOut]
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    api_key: str
+
+
+class DocumentIn(Strict):
+    title: str = Field(min_length=1, max_length=500)
+    text: str = Field(min_length=1)
+    source: str | None = Field(default=None, max_length=2000)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class DocumentsIn(Strict):
+    documents: list[DocumentIn] = Field(min_length=1)
+
+
+class DocumentStatus(BaseModel):
+    id: uuid.UUID
+    title: str
+    status: Literal["indexed", "unchanged", "replaced"]
+    chunks: int
+
+
+class DocumentsOut(BaseModel):
+    documents: list[DocumentStatus]
+
+
+class DocumentOut(BaseModel):
+    id: uuid.UUID
+    title: str
+    source: str | None
+    metadata: dict[str, Any]
+    chunks: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentOut]
+
+
+class SearchIn(Strict):
+    query: str = Field(min_length=1)
+    k: int = Field(default=5, ge=1)
+
+
+class SearchHitOut(BaseModel):
+    document_id: uuid.UUID
+    title: str
+    text: str
+    score: float
+
+
+class SearchOut(BaseModel):
+    results: list[SearchHitOut]
+    timings_ms: dict[str, float]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,99 @@
+"""The Comptoir facade: settings, database and embedder wired together once per process.
+
+The HTTP API and the CLI both drive the domain through this object; neither talks to the database or the
+model directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from comptoir.companies import CompanyService
+from comptoir.config import Settings
+from comptoir.db.bootstrap import DatabaseTarget, prepare
+from comptoir.db.database import Database
+from comptoir.embedding import Embedder, build_embedder
+from comptoir.errors import ConfigurationError
+from comptoir.ingest.chunking import Chunker
+from comptoir.ingest.documents import DocumentStore
+from comptoir.retrieval.search import Searcher
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_DIMENSION = 384
+
+
+def resolve_admin_key(settings: Settings) -> str:
+    """The admin key from the environment; in embedded mode a generated one kept in the data directory."""
+    if settings.admin_key:
+        return settings.admin_key
+    if not settings.embedded:
+        raise ConfigurationError("COMPTOIR_ADMIN_KEY must be set when COMPTOIR_DATABASE_URL is used")
+    path = settings.home / "admin-key"
+    if path.exists():
+        return path.read_text().strip()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    key = f"adm_{secrets.token_urlsafe(32)}"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+class Comptoir:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        embedder: Embedder,
+        *,
+        admin_key: str,
+        target: DatabaseTarget | None = None,
+    ) -> None:
+        if embedder.dimension != SCHEMA_DIMENSION:
+            raise ConfigurationError(
+                f"the embedder {embedder.name} produces {embedder.dimension} dimensions; "
+                f"the schema stores {SCHEMA_DIMENSION}"
+            )
+        self.settings = settings
+        self.db = db
+        self.embedder = embedder
+        self.admin_key = admin_key
+        self.target = target
+        self.companies = CompanyService(db)
+        self.documents = DocumentStore(
+            db, embedder, Chunker(settings.chunk_tokens, settings.chunk_overlap_tokens)
+        )
+        self.searcher = Searcher(db, embedder, max_k=settings.max_k, max_query_chars=settings.max_query_chars)
+
+    @classmethod
+    def open(cls, settings: Settings, *, embedder: Embedder | None = None) -> Comptoir:
+        """Start (or reach) the database, migrate, connect as the app role and load the model."""
+        target = prepare(settings)
+        db = Database(target.app_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size)
+        try:
+            db.open()
+            return cls(
+                settings,
+                db,
+                embedder or build_embedder(settings),
+                admin_key=resolve_admin_key(settings),
+                target=target,
+            )
+        except BaseException:
+            db.close()
+            if target.started_embedded and target.embedded:
+                target.embedded.stop()
+            raise
+
+    def close(self) -> None:
+        self.db.close()
+        if self.target and self.target.started_embedded and self.target.embedded:
+            self.target.embedded.stop()
+
+    @property
+    def home(self) -> Path:
+        return self.settings.home

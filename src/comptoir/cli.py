@@ -1,0 +1,263 @@
+"""The `comptoir` command line: a thin layer over the Comptoir facade.
+
+Every option can also be set through a ``COMPTOIR_*`` variable (``COMPTOIR_HOST``, ``COMPTOIR_PORT``,
+``COMPTOIR_COMPANY``...). Domain errors become one-line messages here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from comptoir.config import Settings
+from comptoir.errors import ComptoirError, InvalidInput
+from comptoir.logs import configure_logging
+
+logger = logging.getLogger(__name__)
+
+
+def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    base: dict[str, Any] = dict(ctx.obj or {})
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**base)
+
+
+@contextmanager
+def _comptoir(settings: Settings, *, with_model: bool = True) -> Iterator[Any]:
+    from comptoir.app import Comptoir
+
+    embedder = None
+    if not with_model:
+        from comptoir.embedding.fake import FakeEmbedder
+
+        embedder = FakeEmbedder()  # company commands never embed; spare them the model load
+    app = Comptoir.open(settings, embedder=embedder)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ComptoirError as exc:
+            raise click.ClickException(exc.message) from exc
+
+
+@click.group(
+    cls=_Group, context_settings={"auto_envvar_prefix": "COMPTOIR", "help_option_names": ["-h", "--help"]}
+)
+@click.option(
+    "--home", type=click.Path(path_type=Path), envvar="COMPTOIR_HOME", help="data directory [./.comptoir]"
+)
+@click.option("--database-url", envvar="COMPTOIR_DATABASE_URL", help="PostgreSQL URL; unset: embedded")
+@click.option("--log-level", envvar="COMPTOIR_LOG_LEVEL", default="INFO", show_default=True)
+@click.version_option(package_name="comptoir")
+@click.pass_context
+def main(ctx: click.Context, home: Path | None, database_url: str | None, log_level: str) -> None:
+    """Comptoir: a multi-tenant retrieval-augmented chat server for businesses."""
+    configure_logging(log_level)
+    ctx.obj = {k: v for k, v in {"home": home, "database_url": database_url}.items() if v is not None}
+
+
+@main.command()
+@click.option("--host", envvar="COMPTOIR_HOST", default=None, help="[127.0.0.1]")
+@click.option("--port", envvar="COMPTOIR_PORT", type=int, default=None, help="[8000]")
+@click.option("--demo/--no-demo", envvar="COMPTOIR_DEMO", default=False, help="load the demo companies")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool) -> None:
+    """Serve the HTTP API; stops the embedded database it started on SIGTERM/SIGINT."""
+    import uvicorn
+
+    from comptoir.api.app import create_app
+
+    settings = _settings(ctx, host=host, port=port)
+    with _comptoir(settings) as app:
+        click.echo(f"Admin key: {app.admin_key}")
+        if demo:
+            from comptoir.demo_loader import load_demo
+
+            companies = load_demo(app)
+            for company in companies:
+                click.echo(f"Demo company {company.id}: key {company.api_key}")
+            example = next((c for c in companies if c.example_question), None)
+            if example:
+                body = json.dumps({"query": example.example_question, "k": 3}, ensure_ascii=False)
+                url = f"http://{settings.host}:{settings.port}/v1/companies/{example.id}/search"
+                click.echo(
+                    f"Try:\n  curl -s {url} -H 'Authorization: Bearer {example.api_key}' "
+                    f"-H 'Content-Type: application/json' -d '{body}'"
+                )
+        click.echo(f"Serving on http://{settings.host}:{settings.port} (OpenAPI page at /docs)")
+        config = uvicorn.Config(
+            create_app(app), host=settings.host, port=settings.port, log_config=None, access_log=False
+        )
+        # uvicorn re-raises the signal it caught once it has shut down; make SIGTERM unwind through
+        # the `with` above (like SIGINT's KeyboardInterrupt does) so the embedded database is stopped.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        uvicorn.Server(config).run()
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+@main.group()
+def company() -> None:
+    """Create, list and delete companies."""
+
+
+@company.command("create")
+@click.argument("company_id")
+@click.option("--name", required=True)
+@click.option("--language", type=click.Choice(["fr", "en", "simple"]), default="fr", show_default=True)
+@click.pass_context
+def company_create(ctx: click.Context, company_id: str, name: str, language: str) -> None:
+    """Create a company and print its API key (shown once)."""
+    with _comptoir(_settings(ctx), with_model=False) as app:
+        created, key = app.companies.create(company_id=company_id, name=name, language=language)
+    click.echo(
+        json.dumps({"id": created.id, "name": created.name, "language": created.language, "api_key": key})
+    )
+
+
+@company.command("list")
+@click.pass_context
+def company_list(ctx: click.Context) -> None:
+    with _comptoir(_settings(ctx), with_model=False) as app:
+        for c in app.companies.list():
+            click.echo(f"{c.id}\t{c.language}\tv{c.knowledge_version}\t{c.name}")
+
+
+@company.command("delete")
+@click.argument("company_id")
+@click.confirmation_option(prompt="Delete this company and all its documents?")
+@click.pass_context
+def company_delete(ctx: click.Context, company_id: str) -> None:
+    with _comptoir(_settings(ctx), with_model=False) as app:
+        app.companies.delete(company_id=company_id)
+    click.echo(f"deleted {company_id}")
+
+
+@company.command("rotate-key")
+@click.argument("company_id")
+@click.pass_context
+def company_rotate_key(ctx: click.Context, company_id: str) -> None:
+    """Revoke the company's keys and print a new one."""
+    with _comptoir(_settings(ctx), with_model=False) as app:
+        click.echo(app.companies.rotate_key(company_id=company_id))
+
+
+def _files(paths: tuple[Path, ...]) -> list[Path]:
+    from comptoir.ingest.loaders import SUPPORTED_SUFFIXES
+
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+            )
+        else:
+            found.append(path)
+    return found
+
+
+@main.command()
+@click.option("--company", "company_id", envvar="COMPTOIR_COMPANY", required=True)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.pass_context
+def ingest(ctx: click.Context, company_id: str, paths: tuple[Path, ...]) -> None:
+    """Ingest files and folders (.txt .md .csv .json .jsonl .html) into a company."""
+    from tqdm import tqdm
+
+    from comptoir.ingest.loaders import parse_file
+
+    files = _files(paths)
+    if not files:
+        raise InvalidInput("no supported files found")
+    documents = [parse_file(p.name, p.read_bytes(), source=str(p)) for p in files]
+    with _comptoir(_settings(ctx)) as app:
+        app.companies.get(company_id=company_id)
+        with tqdm(total=len(documents), unit="doc", file=sys.stderr) as bar:
+            results = []
+            for doc in documents:
+                results.extend(app.documents.ingest(tenant_id=company_id, documents=[doc]))
+                bar.update(1)
+    for r in results:
+        click.echo(f"{r.status}\t{r.chunks} chunks\t{r.title}")
+
+
+@main.command()
+@click.option("--company", "company_id", envvar="COMPTOIR_COMPANY", required=True)
+@click.option("-k", type=int, default=5, show_default=True)
+@click.argument("query")
+@click.pass_context
+def search(ctx: click.Context, company_id: str, k: int, query: str) -> None:
+    """Hybrid search in one company's documents."""
+    with _comptoir(_settings(ctx)) as app:
+        app.companies.get(company_id=company_id)
+        result = app.searcher.search(tenant_id=company_id, query=query, k=k)
+    for hit in result.hits:
+        click.echo(f"{hit.score:.4f}\t{hit.title}\t{' '.join(hit.text.split())[:160]}")
+    click.echo(f"timings_ms: {json.dumps(result.timings_ms)}", err=True)
+
+
+@main.group()
+def db() -> None:
+    """The embedded database: start, stop, status, url."""
+
+
+def _embedded(ctx: click.Context) -> Any:
+    from comptoir.db.embedded import EmbeddedPostgres
+
+    settings = _settings(ctx)
+    if not settings.embedded:
+        raise click.ClickException("COMPTOIR_DATABASE_URL is set: there is no embedded database to manage")
+    return EmbeddedPostgres(settings.home)
+
+
+@db.command("start")
+@click.pass_context
+def db_start(ctx: click.Context) -> None:
+    """Start the embedded database and leave it running (and migrated)."""
+    from comptoir.db.bootstrap import prepare
+
+    target = prepare(_settings(ctx))
+    click.echo("started" if target.started_embedded else "already running")
+
+
+@db.command("stop")
+@click.pass_context
+def db_stop(ctx: click.Context) -> None:
+    click.echo("stopped" if _embedded(ctx).stop() else "not running")
+
+
+@db.command("status")
+@click.pass_context
+def db_status(ctx: click.Context) -> None:
+    running = _embedded(ctx).is_running()
+    click.echo("running" if running else "stopped")
+    ctx.exit(0 if running else 3)
+
+
+@db.command("url")
+@click.pass_context
+def db_url(ctx: click.Context) -> None:
+    """The owner connection URL of the embedded database (for psql)."""
+    from comptoir.db.bootstrap import EMBEDDED_DATABASE
+
+    click.echo(_embedded(ctx).url(EMBEDDED_DATABASE))
+
+
+if __name__ == "__main__":
+    main()

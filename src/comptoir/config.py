@@ -1,0 +1,61 @@
+"""Settings, read once from ``COMPTOIR_*`` environment variables (and CLI options that override them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EmbeddingBackend = Literal["sentence-transformers", "fake"]
+
+#: Admin keys shorter than this are refused at start: they would be guessable.
+MIN_ADMIN_KEY_LENGTH = 24
+
+
+class Settings(BaseSettings):
+    """Every setting of a Comptoir process. One instance is built at start-up and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="COMPTOIR_", extra="ignore")
+
+    home: Path = Field(default=Path(".comptoir"), description="data directory (embedded database, keys)")
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL of a role that owns the schema; unset: embedded PostgreSQL under home",
+    )
+    app_role: str = Field(default="comptoir_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    app_db_password: str | None = Field(
+        default=None, description="password of the application role, required with database_url"
+    )
+    admin_key: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    pool_min_size: int = Field(default=2, ge=1)
+    pool_max_size: int = Field(default=10, ge=1)
+
+    embedding_backend: EmbeddingBackend = "sentence-transformers"
+    embedding_model: str | None = Field(
+        default=None, description="sentence-transformers model directory; default all-MiniLM-L6-v2"
+    )
+    embedding_batch_size: int = Field(default=64, ge=1, le=4096)
+    embedding_device: str = "cpu"
+
+    max_request_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_document_chars: int = Field(default=2_000_000, ge=1)
+    max_documents_per_request: int = Field(default=500, ge=1)
+    max_query_chars: int = Field(default=2_000, ge=1)
+    max_k: int = Field(default=50, ge=1)
+    chunk_tokens: int = Field(default=250, ge=32, le=2048)
+    chunk_overlap_tokens: int = Field(default=30, ge=0, le=512)
+
+    @field_validator("admin_key")
+    @classmethod
+    def _admin_key_strong_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < MIN_ADMIN_KEY_LENGTH:
+            raise ValueError(f"COMPTOIR_ADMIN_KEY must be at least {MIN_ADMIN_KEY_LENGTH} characters")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None

@@ -1,0 +1,1 @@
+"""Database: the embedded server, migrations, the pool and tenant-scoped transactions."""

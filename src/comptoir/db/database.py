@@ -1,0 +1,81 @@
+"""The connection pool of the application role, and tenant-scoped transactions.
+
+Every data function runs inside ``Database.tenant(tenant_id)``: the tenant is set for that transaction
+only (``set_config(..., true)``), so a pooled connection never carries one tenant into the next request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from comptoir.errors import DatabaseError
+
+logger = logging.getLogger(__name__)
+
+Connection = psycopg.Connection[dict[str, Any]]
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    register_vector(conn)
+
+
+class Database:
+    """A pool of connections as the application role."""
+
+    def __init__(self, url: str, *, min_size: int = 2, max_size: int = 10) -> None:
+        self.url = url
+        self._pool: ConnectionPool = ConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            kwargs={"row_factory": dict_row, "autocommit": True},
+            configure=_configure,
+            open=False,
+            name="comptoir",
+        )
+
+    def open(self) -> None:
+        try:
+            self._pool.open(wait=True, timeout=30)
+        except PoolTimeout as exc:
+            raise DatabaseError(f"cannot connect to the database as the application role: {exc}") from exc
+
+    def close(self) -> None:
+        self._pool.close()
+
+    @contextmanager
+    def tenant(self, tenant_id: str) -> Iterator[Connection]:
+        """A transaction in which only ``tenant_id``'s rows are visible or writable."""
+        with self._connection() as conn, conn.transaction():
+            conn.execute("SELECT set_config('comptoir.tenant_id', %s, true)", (tenant_id,))
+            yield conn
+
+    @contextmanager
+    def global_(self) -> Iterator[Connection]:
+        """A transaction with no tenant set: only the tenant registry is visible."""
+        with self._connection() as conn, conn.transaction():
+            yield conn
+
+    def ping(self) -> bool:
+        try:
+            with self._connection() as conn:
+                conn.execute("SELECT 1")
+        except DatabaseError:
+            return False
+        return True
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        try:
+            with self._pool.connection(timeout=10) as conn:
+                yield conn  # type: ignore[misc]
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            raise DatabaseError(f"database unavailable: {exc}") from exc

@@ -1,0 +1,1 @@
+"""Demo companies shipped with Comptoir, loaded by `comptoir serve --demo`."""

@@ -1,0 +1,1 @@
+"""Ingestion: loaders per format, chunking, content-hash dedup, atomic replacement."""

@@ -1,0 +1,184 @@
+"""Documents of a company: idempotent ingestion, atomic replacement, deletion, listing.
+
+A document is identified by its source (or title when it has none). Sending the same content again
+changes nothing; changed content replaces the old version in one transaction, so a reader sees the old
+chunks or the new ones, never a mix. Chunk embeddings are keyed by the hash of the embedded text and
+reused across versions and documents of the same company: unchanged text is never embedded twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from pgvector import HalfVector
+
+from comptoir.db.database import Connection, Database
+from comptoir.embedding.base import Embedder
+from comptoir.errors import InvalidInput, NotFound
+from comptoir.ingest.chunking import Chunker
+from comptoir.ingest.loaders import ParsedDocument
+
+logger = logging.getLogger(__name__)
+
+Status = Literal["indexed", "unchanged", "replaced"]
+
+_FIND = "SELECT document_id, content_hash FROM documents WHERE tenant_id = %s AND doc_key = %s"
+_KNOWN_EMBEDDINGS = """
+    SELECT DISTINCT ON (text_hash) text_hash, embedding FROM chunks
+    WHERE tenant_id = %s AND text_hash = ANY(%s)"""
+_LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtextextended(%s || chr(31) || %s, 0))"
+_DELETE = "DELETE FROM documents WHERE tenant_id = %s AND document_id = %s"
+_INSERT_DOCUMENT = """
+    INSERT INTO documents
+        (tenant_id, document_id, doc_key, title, source, content_hash, metadata, chunk_count)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"""
+_INSERT_CHUNK = """
+    INSERT INTO chunks (tenant_id, document_id, ordinal, text, text_hash, embedding, tsv)
+    SELECT %(tenant)s, %(document)s, %(ordinal)s, %(text)s, %(hash)s, %(embedding)s,
+           setweight(to_tsvector(comptoir_ts_config(c.language), %(title)s), 'A')
+           || to_tsvector(comptoir_ts_config(c.language), %(text)s)
+    FROM companies c WHERE c.tenant_id = %(tenant)s"""
+_BUMP_VERSION = """
+    UPDATE companies SET knowledge_version = knowledge_version + 1, updated_at = now()
+    WHERE tenant_id = %s"""
+_LIST = """
+    SELECT document_id, title, source, metadata, chunk_count, created_at, updated_at FROM documents
+    WHERE tenant_id = %s ORDER BY updated_at DESC, title LIMIT %s OFFSET %s"""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    id: uuid.UUID
+    title: str
+    status: Status
+    chunks: int
+    embedded: int
+
+
+def _digest(*parts: str) -> bytes:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode())
+        h.update(b"\x1f")
+    return h.digest()
+
+
+class DocumentStore:
+    def __init__(self, db: Database, embedder: Embedder, chunker: Chunker) -> None:
+        self.db = db
+        self.embedder = embedder
+        self.chunker = chunker
+
+    def chunk(self, doc: ParsedDocument) -> list[str]:
+        return list(doc.records) if doc.records else self.chunker.split(doc.prose)
+
+    def ingest(
+        self,
+        *,
+        tenant_id: str,
+        documents: Sequence[ParsedDocument],
+        progress: Callable[[int], None] | None = None,
+    ) -> list[IngestResult]:
+        results = []
+        for doc in documents:
+            result = self._ingest_one(tenant_id, doc)
+            results.append(result)
+            if progress:
+                progress(result.chunks)
+        return results
+
+    def _ingest_one(self, tenant_id: str, doc: ParsedDocument) -> IngestResult:
+        key = doc.source or doc.title
+        metadata = json.dumps(doc.metadata, sort_keys=True, ensure_ascii=False)
+        content_hash = _digest(doc.title, doc.content, metadata)
+        with self.db.tenant(tenant_id) as conn:
+            existing = conn.execute(_FIND, (tenant_id, key)).fetchone()
+        if existing and bytes(existing["content_hash"]) == content_hash:
+            return IngestResult(existing["document_id"], doc.title, "unchanged", 0, 0)
+
+        texts = self.chunk(doc)
+        if not texts:
+            raise InvalidInput(f"document {doc.title!r} has no text to index")
+        embed_inputs = [f"{doc.title}\n{text}" for text in texts]
+        hashes = [_digest(text) for text in embed_inputs]
+        vectors, embedded = self._embeddings(tenant_id, embed_inputs, hashes)
+
+        document_id = uuid.uuid4()
+        with self.db.tenant(tenant_id) as conn:
+            conn.execute(_LOCK_KEY, (tenant_id, key))
+            current = conn.execute(_FIND, (tenant_id, key)).fetchone()
+            if current and bytes(current["content_hash"]) == content_hash:
+                # a concurrent upload of the same content won the race
+                return IngestResult(current["document_id"], doc.title, "unchanged", 0, 0)
+            if current:
+                conn.execute(_DELETE, (tenant_id, current["document_id"]))
+            conn.execute(
+                _INSERT_DOCUMENT,
+                (tenant_id, document_id, key, doc.title, doc.source, content_hash, metadata, len(texts)),
+            )
+            self._insert_chunks(conn, tenant_id, document_id, doc.title, texts, hashes, vectors)
+            conn.execute(_BUMP_VERSION, (tenant_id,))
+        status: Status = "replaced" if current else "indexed"
+        logger.info(
+            "document ingested",
+            extra={"tenant_id": tenant_id, "title": doc.title, "status": status, "chunks": len(texts)},
+        )
+        return IngestResult(document_id, doc.title, status, len(texts), embedded)
+
+    def _embeddings(
+        self, tenant_id: str, texts: list[str], hashes: list[bytes]
+    ) -> tuple[list[HalfVector], int]:
+        with self.db.tenant(tenant_id) as conn:
+            rows = conn.execute(_KNOWN_EMBEDDINGS, (tenant_id, list(set(hashes)))).fetchall()
+        known: dict[bytes, HalfVector] = {bytes(r["text_hash"]): r["embedding"] for r in rows}
+        missing = sorted({h: t for h, t in zip(hashes, texts, strict=True) if h not in known}.items())
+        if missing:
+            fresh = self.embedder.embed([text for _, text in missing])
+            for (digest, _), vector in zip(missing, fresh, strict=True):
+                known[digest] = HalfVector(vector.astype(np.float16))
+        return [known[h] for h in hashes], len(missing)
+
+    @staticmethod
+    def _insert_chunks(
+        conn: Connection,
+        tenant_id: str,
+        document_id: uuid.UUID,
+        title: str,
+        texts: list[str],
+        hashes: list[bytes],
+        vectors: list[HalfVector],
+    ) -> None:
+        with conn.cursor() as cur:
+            cur.executemany(
+                _INSERT_CHUNK,
+                [
+                    {
+                        "tenant": tenant_id,
+                        "document": document_id,
+                        "ordinal": i,
+                        "text": text,
+                        "hash": digest,
+                        "embedding": vector,
+                        "title": title,
+                    }
+                    for i, (text, digest, vector) in enumerate(zip(texts, hashes, vectors, strict=True))
+                ],
+            )
+
+    def delete(self, *, tenant_id: str, document_id: uuid.UUID) -> None:
+        with self.db.tenant(tenant_id) as conn:
+            deleted = conn.execute(_DELETE, (tenant_id, document_id)).rowcount
+            if not deleted:
+                raise NotFound(f"document {document_id} not found")
+            conn.execute(_BUMP_VERSION, (tenant_id,))
+
+    def list(self, *, tenant_id: str, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        with self.db.tenant(tenant_id) as conn:
+            return conn.execute(_LIST, (tenant_id, limit, offset)).fetchall()

@@ -1,0 +1,1 @@
+"""Retrieval: hybrid dense + full-text search fused by reciprocal rank fusion."""
