@@ -177,12 +177,13 @@ class EmbeddedPostgres:
         command = [str(_bin_dir() / argv[0]), *argv[1:]]
         kwargs: dict[str, object] = {}
         if self._run_as:
-            kwargs["user"] = self._run_as
+            # drop root's groups too: a root-group directory would otherwise deny the server user
+            kwargs.update(user=self._run_as, group=self._run_as, extra_groups=[])
         # pg_ctl start leaves the server holding our pipes; send output to files instead of capturing
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            result = subprocess.run(
+            result = subprocess.run(  # type: ignore[call-overload]
                 command, stdout=out, stderr=err, text=True, check=False, cwd="/", **kwargs
-            )  # type: ignore[call-overload]
+            )
             out.seek(0)
             err.seek(0)
             completed = subprocess.CompletedProcess(command, result.returncode, out.read(), err.read())

@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -33,7 +33,24 @@ _FIND = "SELECT document_id, content_hash FROM documents WHERE tenant_id = %s AN
 _KNOWN_EMBEDDINGS = """
     SELECT DISTINCT ON (text_hash) text_hash, embedding FROM chunks
     WHERE tenant_id = %s AND text_hash = ANY(%s)"""
-_LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtextextended(%s || chr(31) || %s, 0))"
+# Writes of one company are serialised: the check-then-replace of a document stays race-free, and the
+# term statistics of concurrent ingestions never deadlock on each other.
+_LOCK_COMPANY = "SELECT pg_advisory_xact_lock(hashtextextended('comptoir.documents:' || %s, 0))"
+_ADD_TERMS = """
+    INSERT INTO term_stats (tenant_id, lexeme, df)
+    SELECT %(tenant)s, lexeme, count(*) FROM chunks, unnest(tsvector_to_array(tsv)) AS lexeme
+    WHERE tenant_id = %(tenant)s AND document_id = %(document)s GROUP BY lexeme ORDER BY lexeme
+    ON CONFLICT (tenant_id, lexeme) DO UPDATE SET df = term_stats.df + excluded.df"""
+_REMOVE_TERMS = """
+    WITH gone AS (
+        SELECT lexeme, count(*) AS df FROM chunks, unnest(tsvector_to_array(tsv)) AS lexeme
+        WHERE tenant_id = %(tenant)s AND document_id = %(document)s GROUP BY lexeme
+    ), updated AS (
+        UPDATE term_stats s SET df = s.df - gone.df FROM gone
+        WHERE s.tenant_id = %(tenant)s AND s.lexeme = gone.lexeme AND s.df > gone.df
+    )
+    DELETE FROM term_stats s USING gone
+    WHERE s.tenant_id = %(tenant)s AND s.lexeme = gone.lexeme AND s.df <= gone.df"""
 _DELETE = "DELETE FROM documents WHERE tenant_id = %s AND document_id = %s"
 _INSERT_DOCUMENT = """
     INSERT INTO documents
@@ -62,6 +79,15 @@ class IngestResult:
     embedded: int
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    doc: ParsedDocument
+    key: str
+    content_hash: bytes
+    metadata: str
+    texts: list[str]
+
+
 def _digest(*parts: str) -> bytes:
     h = hashlib.sha256()
     for part in parts:
@@ -79,51 +105,55 @@ class DocumentStore:
     def chunk(self, doc: ParsedDocument) -> list[str]:
         return list(doc.records) if doc.records else self.chunker.split(doc.prose)
 
-    def ingest(
-        self,
-        *,
-        tenant_id: str,
-        documents: Sequence[ParsedDocument],
-        progress: Callable[[int], None] | None = None,
-    ) -> list[IngestResult]:
-        results = []
-        for doc in documents:
-            result = self._ingest_one(tenant_id, doc)
-            results.append(result)
-            if progress:
-                progress(result.chunks)
-        return results
+    def ingest(self, *, tenant_id: str, documents: Sequence[ParsedDocument]) -> list[IngestResult]:
+        """Store documents; every document is chunked and checked before the first one is written."""
+        prepared = [self._prepare(doc) for doc in documents]
+        return [self._store(tenant_id, doc) for doc in prepared]
 
-    def _ingest_one(self, tenant_id: str, doc: ParsedDocument) -> IngestResult:
-        key = doc.source or doc.title
+    def _prepare(self, doc: ParsedDocument) -> _Prepared:
         metadata = json.dumps(doc.metadata, sort_keys=True, ensure_ascii=False)
-        content_hash = _digest(doc.title, doc.content, metadata)
+        texts = self.chunk(doc)
+        if not texts:
+            raise InvalidInput(f"document {doc.title!r} has no text to index (only headings?)")
+        return _Prepared(
+            doc, doc.source or doc.title, _digest(doc.title, doc.content, metadata), metadata, texts
+        )
+
+    def _store(self, tenant_id: str, prepared: _Prepared) -> IngestResult:
+        doc, key, content_hash, texts = prepared.doc, prepared.key, prepared.content_hash, prepared.texts
         with self.db.tenant(tenant_id) as conn:
             existing = conn.execute(_FIND, (tenant_id, key)).fetchone()
         if existing and bytes(existing["content_hash"]) == content_hash:
             return IngestResult(existing["document_id"], doc.title, "unchanged", 0, 0)
 
-        texts = self.chunk(doc)
-        if not texts:
-            raise InvalidInput(f"document {doc.title!r} has no text to index")
         embed_inputs = [f"{doc.title}\n{text}" for text in texts]
         hashes = [_digest(text) for text in embed_inputs]
         vectors, embedded = self._embeddings(tenant_id, embed_inputs, hashes)
 
         document_id = uuid.uuid4()
         with self.db.tenant(tenant_id) as conn:
-            conn.execute(_LOCK_KEY, (tenant_id, key))
+            conn.execute(_LOCK_COMPANY, (tenant_id,))
             current = conn.execute(_FIND, (tenant_id, key)).fetchone()
             if current and bytes(current["content_hash"]) == content_hash:
                 # a concurrent upload of the same content won the race
                 return IngestResult(current["document_id"], doc.title, "unchanged", 0, 0)
             if current:
-                conn.execute(_DELETE, (tenant_id, current["document_id"]))
+                self._remove(conn, tenant_id, current["document_id"])
             conn.execute(
                 _INSERT_DOCUMENT,
-                (tenant_id, document_id, key, doc.title, doc.source, content_hash, metadata, len(texts)),
+                (
+                    tenant_id,
+                    document_id,
+                    key,
+                    doc.title,
+                    doc.source,
+                    content_hash,
+                    prepared.metadata,
+                    len(texts),
+                ),
             )
             self._insert_chunks(conn, tenant_id, document_id, doc.title, texts, hashes, vectors)
+            conn.execute(_ADD_TERMS, {"tenant": tenant_id, "document": document_id})
             conn.execute(_BUMP_VERSION, (tenant_id,))
         status: Status = "replaced" if current else "indexed"
         logger.info(
@@ -172,10 +202,15 @@ class DocumentStore:
                 ],
             )
 
+    @staticmethod
+    def _remove(conn: Connection, tenant_id: str, document_id: uuid.UUID) -> bool:
+        conn.execute(_REMOVE_TERMS, {"tenant": tenant_id, "document": document_id})
+        return bool(conn.execute(_DELETE, (tenant_id, document_id)).rowcount)
+
     def delete(self, *, tenant_id: str, document_id: uuid.UUID) -> None:
         with self.db.tenant(tenant_id) as conn:
-            deleted = conn.execute(_DELETE, (tenant_id, document_id)).rowcount
-            if not deleted:
+            conn.execute(_LOCK_COMPANY, (tenant_id,))
+            if not self._remove(conn, tenant_id, document_id):
                 raise NotFound(f"document {document_id} not found")
             conn.execute(_BUMP_VERSION, (tenant_id,))
 

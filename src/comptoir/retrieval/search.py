@@ -1,12 +1,16 @@
 """Hybrid search in one SQL round trip.
 
 Dense leg: exact cosine distance on ``halfvec`` over the company's own chunks (reached through the
-``(tenant_id, ...)`` primary key). Full-text leg: the company's language configuration with accents folded,
-the question's terms OR-ed (a question rarely repeats every word of the answer), ranked by cover density.
-The two rankings are fused by reciprocal rank fusion. Both legs are scoped to the tenant before ranking,
-so a small company sharing the database with large ones always gets k results when it has k chunks.
-Exact scan was measured against a shared HNSW index with iterative scans (benchmarks/search.py); see
-the README for the figures behind this choice.
+``(tenant_id, ...)`` primary key). Full-text leg: the company's language configuration with accents
+folded; the question's terms are OR-ed (a question rarely repeats every word of its answer) and ranked by
+cover density. The two rankings are fused by reciprocal rank fusion. Both legs are scoped to the tenant
+before ranking, so a company with k chunks always gets k results.
+
+Query terms found in more than half of the company's chunks ("prix" in a catalog whose every row has a
+price column) are dropped before ranking, keeping at least the rarest term: such terms carry no
+information (a BM25 IDF near zero) and made ranking touch every row. Their document frequencies are
+read from ``term_stats``, kept in step with the chunks by the ingestion transaction. Measured on
+2,000-chunk catalogs: the full-text leg went from 7.7 ms to under 1 ms median (see the README).
 """
 
 from __future__ import annotations
@@ -25,10 +29,23 @@ from comptoir.errors import InvalidInput
 RRF_K = 60
 
 HYBRID_SEARCH = """
-WITH query AS (
-    SELECT nullif(replace(plainto_tsquery(comptoir_ts_config(c.language), %(query)s)::text, ' & ', ' | '), '')
-           ::tsquery AS tsq
-    FROM companies c WHERE c.tenant_id = %(tenant)s
+WITH company AS (
+    SELECT comptoir_ts_config(language) AS cfg FROM companies WHERE tenant_id = %(tenant)s
+),
+terms AS (
+    SELECT t.lexeme, coalesce(s.df, 0) AS df
+    FROM company
+    CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector(company.cfg, %(query)s))) AS t(lexeme)
+    LEFT JOIN term_stats s ON s.tenant_id = %(tenant)s AND s.lexeme = t.lexeme
+),
+size AS (
+    SELECT coalesce(sum(chunk_count), 0) AS n FROM documents WHERE tenant_id = %(tenant)s
+),
+query AS (
+    SELECT string_agg(quote_literal(t.lexeme), ' | ')::tsquery AS tsq
+    FROM (SELECT lexeme, df, row_number() OVER (ORDER BY df, lexeme) AS rarity FROM terms WHERE df > 0) t,
+         size
+    WHERE t.df * 2 <= size.n OR (t.rarity = 1 AND t.df < size.n)
 ),
 dense AS (
     SELECT document_id, ordinal, row_number() OVER (ORDER BY distance) AS rank FROM (
