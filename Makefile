@@ -1,0 +1,37 @@
+# Two entry points: `make run` (install, embedded database, demo companies, serve) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade --quiet pip
+
+# torch first, pinned: an unpinned resolution would pull the CUDA build and its several GB of packages
+.stamps/install: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e .
+	@mkdir -p .stamps && touch $@
+
+.stamps/dev: .stamps/install
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $@
+
+run: .stamps/install
+	$(BIN)/comptoir serve --demo
+
+lint: .stamps/dev
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+bench: .stamps/install
+	$(BIN)/python benchmarks/bench_search.py
+
+clean:
+	rm -rf $(VENV) .stamps

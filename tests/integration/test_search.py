@@ -1,0 +1,118 @@
+"""Hybrid search on the real database: k results beside big companies, language-aware full text."""
+
+from __future__ import annotations
+
+import pytest
+
+from comptoir.app import Comptoir
+from comptoir.embedding.base import Embedder
+from comptoir.ingest.loaders import parse_file, parse_text
+from tests.integration.conftest import MakeComptoir
+
+
+def _doc(title: str, text: str) -> object:
+    return parse_text(title, text, source=None, metadata={})
+
+
+@pytest.fixture
+def awa(comptoir: Comptoir) -> Comptoir:
+    comptoir.companies.create(company_id="awa", name="Chez Awa", language="fr")
+    comptoir.documents.ingest(
+        tenant_id="awa",
+        documents=[
+            _doc(
+                "livraison",
+                "Livraison à Cocody : 1 500 FCFA, en 2 heures.\n\nLivraison à Abobo : 2 500 FCFA.",
+            ),
+            _doc("contact", "Pour commander, appelez notre numéro de téléphone : 07 48 22 15 90."),
+            _doc("paiement", "Nous acceptons Wave, Orange Money et les espèces."),
+            _doc("horaires", "La boutique est ouverte du lundi au samedi de 8h à 20h."),
+            _doc("retours", "Un paquet non ouvert peut être échangé sous 7 jours."),
+        ],  # type: ignore[list-item]
+    )
+    return comptoir
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("livraisons", "Livraison à Cocody"),  # French stemming: plural finds singular
+        ("cocody", "Cocody"),  # case folded
+        ("telephone", "téléphone"),  # accents folded
+        ("échanges", "échangé"),  # accents and stemming together
+        ("OUVERTES", "ouverte du lundi"),
+    ],
+)
+def test_french_full_text_folds_case_accents_and_plurals(awa: Comptoir, query: str, expected: str) -> None:
+    hits = awa.searcher.search(tenant_id="awa", query=query, k=5).hits
+    lexical = [h for h in hits if h.lexical_rank is not None]
+    assert lexical, f"the full-text leg found nothing for {query!r}"
+    best = min(lexical, key=lambda h: h.lexical_rank or 0)
+    assert expected in best.text
+
+
+def test_a_natural_question_ranks_the_answer_first(awa: Comptoir) -> None:
+    hits = awa.searcher.search(tenant_id="awa", query="Livraison à Cocody c'est combien ?", k=3).hits
+    assert "1 500 FCFA" in hits[0].text
+    assert hits[0].dense_rank is not None and hits[0].lexical_rank is not None
+
+
+def test_english_company_uses_english_stemming(comptoir: Comptoir) -> None:
+    comptoir.companies.create(company_id="fixit", name="Fix It", language="en")
+    comptoir.documents.ingest(
+        tenant_id="fixit",
+        documents=[
+            _doc("shipping", "We offer delivery across the island for a flat fee of 25 dollars."),
+            _doc("warranty", "Every repair carries a ninety day warranty."),
+        ],  # type: ignore[list-item]
+    )
+    hits = comptoir.searcher.search(tenant_id="fixit", query="deliveries", k=2).hits
+    assert hits[0].lexical_rank == 1 and "delivery" in hits[0].text
+
+
+def test_small_company_gets_k_results_beside_big_ones(
+    make_comptoir: MakeComptoir, fake_embedder: Embedder
+) -> None:
+    # The property under test is SQL-side (no post-filter loss), so a deterministic embedder is enough
+    # to fill the database quickly; the real model is exercised by the other tests.
+    app = make_comptoir(embedder=fake_embedder)
+    rows = "\n".join(f"Couches lot {i};taille {i % 6};{1000 + i} F" for i in range(1500))
+    for big in ("big-one", "big-two"):
+        app.companies.create(company_id=big, name=big, language="fr")
+        app.documents.ingest(
+            tenant_id=big, documents=[parse_file("catalogue.csv", f"article;taille;prix\n{rows}".encode())]
+        )
+    app.companies.create(company_id="tiny", name="Tiny", language="fr")
+    app.documents.ingest(
+        tenant_id="tiny",
+        documents=[_doc(f"note {i}", f"Note {i} sans rapport avec les couches.") for i in range(7)],  # type: ignore[misc]
+    )
+    for k, expected in ((1, 1), (5, 5), (7, 7), (20, 7)):
+        hits = app.searcher.search(tenant_id="tiny", query="Couches lot taille prix", k=k).hits
+        assert len(hits) == expected
+        assert all(h.title.startswith("note") for h in hits)
+    big_hits = app.searcher.search(tenant_id="big-one", query="Couches lot 42", k=50).hits
+    assert len(big_hits) == 50
+
+
+def test_query_of_only_stop_words_still_returns_dense_results(awa: Comptoir) -> None:
+    hits = awa.searcher.search(tenant_id="awa", query="c'est le la du", k=3).hits
+    assert len(hits) == 3
+    assert all(h.lexical_rank is None for h in hits)
+
+
+def test_terms_found_in_most_chunks_do_not_drive_the_full_text_ranking(comptoir: Comptoir) -> None:
+    comptoir.companies.create(company_id="awa", name="Chez Awa", language="fr")
+    rows = "\n".join(
+        f"Couches T{size};Lot de {lot};{size * lot * 10} F" for size in (3, 4, 5) for lot in (50, 150, 300)
+    )
+    comptoir.documents.ingest(
+        tenant_id="awa", documents=[parse_file("catalogue.csv", f"Produit;Quantité;Prix\n{rows}".encode())]
+    )
+    # "prix", "couches" and "lot" are in every row: only "300" tells rows apart
+    hits = comptoir.searcher.search(tenant_id="awa", query="prix couches lot 300", k=9).hits
+    lexical = sorted((h for h in hits if h.lexical_rank is not None), key=lambda h: h.lexical_rank or 0)
+    assert len(lexical) == 3 and all("Lot de 300" in h.text for h in lexical)
+    # a question made only of such terms leaves the ranking to the dense leg, with k results still
+    common = comptoir.searcher.search(tenant_id="awa", query="prix des couches", k=4).hits
+    assert len(common) == 4 and all(h.lexical_rank is None for h in common)
