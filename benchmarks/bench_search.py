@@ -44,7 +44,7 @@ from comptoir.db.embedded import EmbeddedPostgres
 from comptoir.db.migrate import ensure_app_role, migrate
 from comptoir.embedding.sentence import SentenceTransformerEmbedder
 from comptoir.ingest.loaders import parse_file
-from comptoir.retrieval.search import HYBRID_SEARCH
+from comptoir.retrieval.search import HYBRID_SEARCH, search_params
 
 ADMIN_KEY = "adm_benchmark-admin-key-000000000000"
 PRODUCTS = [
@@ -188,17 +188,9 @@ def in_database(
         for tenant, question, vector in queries:
             with conn.transaction():
                 conn.execute("SELECT set_config('comptoir.tenant_id', %s, true)", (tenant,))
-                params = {
-                    "tenant": tenant,
-                    "query": question,
-                    "vector": HalfVector(vector.astype(np.float16)),
-                    "k": k,
-                    "candidates": max(4 * k, 40),
-                    "rrf_k": 60,
-                }
                 row = conn.execute(
                     sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + sql.SQL(query_sql),
-                    params,  # type: ignore[arg-type]
+                    search_params(tenant, question, vector, k),
                 ).fetchone()
             assert row is not None
             plan = row[0][0]

@@ -23,7 +23,7 @@ import numpy as np
 from pgvector import HalfVector
 
 from comptoir.db.database import Database
-from comptoir.embedding.base import Embedder
+from comptoir.embedding.base import Embedder, Vectors
 from comptoir.errors import InvalidInput
 
 RRF_K = 60
@@ -75,6 +75,18 @@ ORDER BY f.score DESC, f.dense_rank NULLS LAST
 """
 
 
+def search_params(tenant_id: str, query: str, vector: Vectors, k: int) -> dict[str, object]:
+    """Parameters of HYBRID_SEARCH: each leg contributes max(4k, 40) candidates to the fusion."""
+    return {
+        "tenant": tenant_id,
+        "query": query,
+        "vector": HalfVector(vector.astype(np.float16)),
+        "k": k,
+        "candidates": max(4 * k, 40),
+        "rrf_k": RRF_K,
+    }
+
+
 @dataclass(frozen=True)
 class SearchHit:
     document_id: uuid.UUID
@@ -122,22 +134,7 @@ class Searcher:
             },
         )
 
-    def search_vector(
-        self,
-        *,
-        tenant_id: str,
-        query: str,
-        vector: np.ndarray,
-        k: int,  # type: ignore[type-arg]
-    ) -> list[SearchHit]:
-        params = {
-            "tenant": tenant_id,
-            "query": query,
-            "vector": HalfVector(vector.astype(np.float16)),
-            "k": k,
-            "candidates": max(4 * k, 40),
-            "rrf_k": RRF_K,
-        }
+    def search_vector(self, *, tenant_id: str, query: str, vector: Vectors, k: int) -> list[SearchHit]:
         with self.db.tenant(tenant_id) as conn:
-            rows = conn.execute(HYBRID_SEARCH, params).fetchall()
+            rows = conn.execute(HYBRID_SEARCH, search_params(tenant_id, query, vector, k)).fetchall()
         return [SearchHit(**row) for row in rows]
