@@ -11,6 +11,10 @@ import os
 import secrets
 from pathlib import Path
 
+from comptoir.chat.memory import ConversationStore
+from comptoir.chat.pipeline import ChatPipeline
+from comptoir.chat.prompts import PromptStore
+from comptoir.chat.providers import build_chain
 from comptoir.companies import CompanyService
 from comptoir.config import Settings
 from comptoir.db.bootstrap import DatabaseTarget, prepare
@@ -68,6 +72,26 @@ class Comptoir:
             db, embedder, Chunker(settings.chunk_tokens, settings.chunk_overlap_tokens)
         )
         self.searcher = Searcher(db, embedder, max_k=settings.max_k, max_query_chars=settings.max_query_chars)
+        self.conversations = ConversationStore(db)
+        self.prompts = PromptStore(db)
+        self.providers = (
+            build_chain(
+                settings.providers,
+                threshold=settings.breaker_threshold,
+                cooldown_s=settings.breaker_cooldown_s,
+            )
+            if settings.providers
+            else None
+        )
+        self.chat = ChatPipeline(
+            settings=settings,
+            companies=self.companies,
+            embedder=embedder,
+            searcher=self.searcher,
+            memory=self.conversations,
+            prompts=self.prompts,
+            chain=self.providers,
+        )
 
     @classmethod
     def open(cls, settings: Settings, *, embedder: Embedder | None = None) -> Comptoir:
@@ -90,6 +114,8 @@ class Comptoir:
             raise
 
     def close(self) -> None:
+        if self.providers:
+            self.providers.close()
         self.db.close()
         if self.target and self.target.started_embedded and self.target.embedded:
             self.target.embedded.stop()

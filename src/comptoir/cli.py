@@ -212,6 +212,47 @@ def search(ctx: click.Context, company_id: str, k: int, query: str) -> None:
     click.echo(f"timings_ms: {json.dumps(result.timings_ms)}", err=True)
 
 
+def _print_answer(answer: Any) -> None:
+    click.echo(answer.answer)
+    for source in answer.sources:
+        click.echo(f"  [{source['title']}] {source['snippet'][:100]}", err=True)
+    click.echo(f"provider: {answer.provider}  total: {answer.timings_ms['total']:.0f} ms", err=True)
+
+
+@main.command()
+@click.option("--company", "company_id", envvar="COMPTOIR_COMPANY", required=True)
+@click.option("--user", "user_id", envvar="COMPTOIR_USER", default="cli", show_default=True)
+@click.argument("message")
+@click.pass_context
+def ask(ctx: click.Context, company_id: str, user_id: str, message: str) -> None:
+    """Ask one question as a customer of the company."""
+    with _comptoir(_settings(ctx)) as app:
+        app.companies.get(company_id=company_id)
+        _print_answer(app.chat.answer(tenant_id=company_id, user_id=user_id, message=message))
+
+
+@main.command("chat")
+@click.option("--company", "company_id", envvar="COMPTOIR_COMPANY", required=True)
+@click.option("--user", "user_id", envvar="COMPTOIR_USER", default="cli", show_default=True)
+@click.pass_context
+def chat_command(ctx: click.Context, company_id: str, user_id: str) -> None:
+    """Chat interactively (the conversation is remembered); an empty line or Ctrl-D ends it."""
+    with _comptoir(_settings(ctx)) as app:
+        company = app.companies.get(company_id=company_id)
+        click.echo(f"{company.name} — posez votre question (ligne vide pour finir)")
+        while True:
+            try:
+                message = input("> ").strip()
+            except EOFError:
+                break
+            if not message:
+                break
+            try:
+                _print_answer(app.chat.answer(tenant_id=company_id, user_id=user_id, message=message))
+            except ComptoirError as exc:
+                click.echo(f"error: {exc.message}", err=True)
+
+
 @main.group()
 def db() -> None:
     """The embedded database: start, stop, status, url."""

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from comptoir.chat.providers import ProviderConfig
+
 EmbeddingBackend = Literal["sentence-transformers", "fake"]
 
 #: Admin keys shorter than this are refused at start: they would be guessable.
@@ -46,6 +48,17 @@ class Settings(BaseSettings):
     max_documents_per_request: int = Field(default=500, ge=1)
     max_query_chars: int = Field(default=2_000, ge=1)
     max_k: int = Field(default=50, ge=1)
+    max_message_chars: int = Field(default=2_000, ge=1)
+    memory_turns: int = Field(default=6, ge=0, le=50, description="past turns fed to the next answer")
+    follow_up_max_words: int = Field(default=8, ge=0, description="shorter messages reuse the last question")
+    follow_up_window_s: int = Field(default=1800, ge=0)
+    chat_k: int = Field(default=5, ge=1, le=20, description="passages retrieved per chat message")
+    chat_deadline_s: float = Field(default=20.0, gt=0, le=300, description="total time for providers")
+    providers: list[ProviderConfig] = Field(
+        default_factory=list, description="ordered OpenAI-compatible providers, JSON in COMPTOIR_PROVIDERS"
+    )
+    breaker_threshold: int = Field(default=3, ge=1)
+    breaker_cooldown_s: float = Field(default=30.0, ge=0)
     chunk_tokens: int = Field(default=250, ge=32, le=2048)
     chunk_overlap_tokens: int = Field(default=30, ge=0, le=512)
 

@@ -58,3 +58,25 @@ def test_external_database_needs_the_app_role_password(test_db: ClonedDatabase, 
     del env["COMPTOIR_APP_DB_PASSWORD"]
     result = CliRunner().invoke(main, ["company", "list"], env=env)
     assert result.exit_code == 1 and "COMPTOIR_APP_DB_PASSWORD" in result.output
+
+
+def test_ask_and_chat_commands(test_db: ClonedDatabase, tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = _env(test_db, tmp_path)
+    runner.invoke(main, ["company", "create", "awa", "--name", "Chez Awa"], env=env)
+    doc = tmp_path / "livraison.md"
+    doc.write_text("Livraison à Cocody : 1 500 FCFA.\n\nLivraison à Abobo : 2 500 FCFA.", encoding="utf-8")
+    runner.invoke(main, ["ingest", "--company", "awa", str(doc)], env=env)
+    asked = runner.invoke(main, ["ask", "--company", "awa", "--user", "u1", "Livraison Cocody ?"], env=env)
+    assert asked.exit_code == 0, asked.output
+    assert "1 500 FCFA" in asked.output and "provider: extractive" in asked.output
+    chatted = runner.invoke(
+        main,
+        ["chat", "--company", "awa", "--user", "u2"],
+        env=env,
+        input="Livraison à Abobo ?\net Cocody ?\n\n",
+    )
+    assert chatted.exit_code == 0, chatted.output
+    assert "2 500 FCFA" in chatted.output and "1 500 FCFA" in chatted.output
+    too_long = runner.invoke(main, ["ask", "--company", "awa", "x" * 3000], env=env)
+    assert too_long.exit_code == 1 and "longer than" in too_long.output

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from comptoir import __version__
-from comptoir.api import routes_companies, routes_documents
+from comptoir.api import routes_chat, routes_companies, routes_conversations, routes_documents
 from comptoir.api.deps import ComptoirDep
 from comptoir.api.errors import error_response, install_error_handlers
 from comptoir.api.limits import BodySizeLimit
@@ -24,6 +24,8 @@ def create_app(comptoir: Comptoir) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=comptoir.settings.max_request_bytes)
     app.include_router(routes_companies.router)
     app.include_router(routes_documents.router)
+    app.include_router(routes_chat.router)
+    app.include_router(routes_conversations.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -104,3 +104,65 @@ class ErrorBody(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorBody
+
+
+class ChatIn(Strict):
+    company_id: str = Field(min_length=1, max_length=63)
+    user_id: str = Field(min_length=1, max_length=200)
+    message: str = Field(min_length=1)
+    stream: bool = False
+
+
+class SourceOut(BaseModel):
+    document_id: str
+    title: str
+    snippet: str
+
+
+class ChatOut(BaseModel):
+    answer: str
+    sources: list[SourceOut]
+    cached: bool
+    provider: str
+    timings_ms: dict[str, float]
+
+
+class TurnOut(BaseModel):
+    question: str
+    answer: str
+    sources: list[SourceOut]
+    provider: str
+    timings_ms: dict[str, float]
+    created_at: datetime
+
+
+class ConversationOut(BaseModel):
+    user_id: str
+    turns: list[TurnOut]
+
+
+class PromptIn(Strict):
+    template: str = Field(min_length=1, description="the company's instructions; {company} is its name")
+
+
+class PromptOut(BaseModel):
+    version: int
+    template: str
+    default: bool
+    versions: list[int]
+
+
+class OpenAIMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+
+class OpenAIChatIn(BaseModel):
+    """OpenAI's chat completion request; `model` is the company id and `user` the user id."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str
+    messages: list[OpenAIMessage] = Field(min_length=1)
+    stream: bool = False
+    user: str | None = None

@@ -67,7 +67,8 @@ fused AS (
     GROUP BY document_id, ordinal
     ORDER BY score DESC LIMIT %(k)s
 )
-SELECT f.document_id, d.title, ch.text, f.score::float8 AS score, f.dense_rank, f.lexical_rank
+SELECT f.document_id, d.title, ch.text, f.score::float8 AS score, f.dense_rank, f.lexical_rank,
+       (1 - (ch.embedding <=> %(vector)s))::float8 AS similarity
 FROM fused f
 JOIN chunks ch ON ch.tenant_id = %(tenant)s AND ch.document_id = f.document_id AND ch.ordinal = f.ordinal
 JOIN documents d ON d.tenant_id = %(tenant)s AND d.document_id = f.document_id
@@ -95,6 +96,7 @@ class SearchHit:
     score: float
     dense_rank: int | None
     lexical_rank: int | None
+    similarity: float | None = None  # cosine similarity of the chunk to the query
 
 
 @dataclass

@@ -1,0 +1,150 @@
+"""Chat: Comptoir's own endpoint (JSON or Server-Sent Events) and an OpenAI-compatible one, so the
+official SDKs work unchanged with `model` = company id and `user` = user id."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from comptoir.api.deps import CallerDep, ComptoirDep, resolve_tenant
+from comptoir.api.schemas import ChatIn, ChatOut, OpenAIChatIn
+from comptoir.chat.pipeline import ChatAnswer
+from comptoir.errors import ComptoirError, InvalidInput
+
+router = APIRouter(tags=["chat"])
+
+_SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+_STREAM_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "description": "with stream=true"}
+}
+
+
+def _event(name: str, data: object) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _final(answer: ChatAnswer) -> dict[str, Any]:
+    return {
+        "answer": answer.answer,
+        "sources": answer.sources,
+        "cached": answer.cached,
+        "provider": answer.provider,
+        "timings_ms": answer.timings_ms,
+    }
+
+
+def _chat_events(events: Iterator[tuple[str, Any]]) -> Iterator[str]:
+    try:
+        for kind, payload in events:
+            if kind == "delta":
+                yield _event("delta", {"text": payload})
+            elif kind == "reset":
+                yield _event("reset", {})
+            else:
+                yield _event("done", _final(payload))
+    except ComptoirError as exc:
+        yield _event("error", {"code": exc.code, "message": exc.message})
+
+
+@router.post("/v1/chat", response_model=ChatOut, responses=_STREAM_DOC)
+def chat(body: ChatIn, caller: CallerDep, comptoir: ComptoirDep) -> Any:
+    """Ask the company's assistant. With `"stream": true`, Server-Sent Events: `delta` events with text,
+    `reset` if a provider broke mid-answer (drop the text so far), then `done` with the whole answer,
+    sources, provider and timings."""
+    tenant = resolve_tenant(body.company_id, caller, comptoir)
+    if body.stream:
+        events = comptoir.chat.stream(tenant_id=tenant, user_id=body.user_id, message=body.message)
+        return StreamingResponse(_chat_events(events), media_type="text/event-stream", headers=_SSE_HEADERS)
+    return _final(comptoir.chat.answer(tenant_id=tenant, user_id=body.user_id, message=body.message))
+
+
+def _question(body: OpenAIChatIn) -> str:
+    for message in reversed(body.messages):
+        if message.role == "user":
+            content = message.content
+            if isinstance(content, list):
+                content = "\n".join(str(p.get("text", "")) for p in content if p.get("type") == "text")
+            if content and content.strip():
+                return content
+    raise InvalidInput("messages must contain a user message with text")
+
+
+def _chunk(
+    completion_id: str, model: str, delta: dict[str, Any], finish: str | None = None, **extra: Any
+) -> str:
+    payload = {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        **extra,
+    }
+    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+
+def _openai_events(events: Iterator[tuple[str, Any]], completion_id: str, model: str) -> Iterator[str]:
+    yield _chunk(completion_id, model, {"role": "assistant", "content": ""})
+    try:
+        for kind, payload in events:
+            if kind == "delta":
+                yield _chunk(completion_id, model, {"content": payload})
+            elif kind == "reset":
+                # OpenAI's format cannot retract text: the fallback answer follows after a blank line
+                yield _chunk(completion_id, model, {"content": "\n\n"})
+            else:
+                yield _chunk(completion_id, model, {}, "stop", comptoir=_final(payload))
+    except ComptoirError as exc:
+        yield f"data: {json.dumps({'error': {'code': exc.code, 'message': exc.message}})}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+@router.post("/v1/chat/completions", responses=_STREAM_DOC)
+def chat_completions(body: OpenAIChatIn, caller: CallerDep, comptoir: ComptoirDep) -> Any:
+    """OpenAI-compatible chat completions: `model` is the company id, `user` the user id, and the last
+    user message the question (the conversation itself is remembered by Comptoir per user)."""
+    tenant = resolve_tenant(body.model, caller, comptoir)
+    question = _question(body)
+    user_id = body.user or "anonymous"
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    if body.stream:
+        events = comptoir.chat.stream(tenant_id=tenant, user_id=user_id, message=question)
+        return StreamingResponse(
+            _openai_events(events, completion_id, tenant),
+            media_type="text/event-stream",
+            headers=_SSE_HEADERS,
+        )
+    answer = comptoir.chat.answer(tenant_id=tenant, user_id=user_id, message=question)
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": tenant,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": answer.answer}, "finish_reason": "stop"}
+        ],
+        "comptoir": _final(answer),
+    }
+
+
+@router.get("/v1/models")
+def list_models(caller: CallerDep, comptoir: ComptoirDep) -> dict[str, Any]:
+    """The companies this key may chat with, as OpenAI models."""
+    if caller.admin:
+        companies = comptoir.companies.list()
+    else:
+        assert caller.company_id is not None
+        companies = [comptoir.companies.get(company_id=caller.company_id)]
+    return {
+        "object": "list",
+        "data": [
+            {"id": c.id, "object": "model", "created": int(c.created_at.timestamp()), "owned_by": "comptoir"}
+            for c in companies
+        ],
+    }

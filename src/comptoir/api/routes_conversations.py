@@ -1,0 +1,63 @@
+"""Conversation memory (read and erase) and the company's prompt template."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Response, status
+
+from comptoir.api.deps import ComptoirDep, TenantDep
+from comptoir.api.schemas import ConversationOut, PromptIn, PromptOut, TurnOut
+
+router = APIRouter(prefix="/v1/companies/{company_id}", tags=["chat"])
+
+
+@router.get("/conversations/{user_id}", response_model=ConversationOut)
+def get_conversation(
+    user_id: str, tenant: TenantDep, comptoir: ComptoirDep, limit: int = Query(50, ge=1, le=500)
+) -> ConversationOut:
+    turns = comptoir.conversations.recent(tenant_id=tenant, user_id=user_id, limit=limit)
+    return ConversationOut(
+        user_id=user_id,
+        turns=[
+            TurnOut(
+                question=t.question,
+                answer=t.answer,
+                sources=t.sources,  # type: ignore[arg-type]
+                provider=t.provider,
+                timings_ms=t.timings_ms,
+                created_at=t.created_at,
+            )
+            for t in turns
+        ],
+    )
+
+
+@router.delete("/conversations/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+def erase_conversation(user_id: str, tenant: TenantDep, comptoir: ComptoirDep) -> Response:
+    """Erase everything remembered of this user in this company."""
+    comptoir.conversations.erase(tenant_id=tenant, user_id=user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _prompt_out(comptoir: ComptoirDep, tenant: str, version: int | None) -> PromptOut:
+    company = comptoir.companies.get(company_id=tenant)
+    chosen = company.prompt_version if version is None else version
+    prompt = comptoir.prompts.get(tenant_id=tenant, version=chosen, language=company.language)
+    versions = [int(v["version"]) for v in comptoir.prompts.versions(tenant_id=tenant)]
+    return PromptOut(
+        version=prompt.version, template=prompt.template, default=prompt.is_default, versions=versions
+    )
+
+
+@router.get("/prompt", response_model=PromptOut)
+def get_prompt(
+    tenant: TenantDep, comptoir: ComptoirDep, version: int | None = Query(None, ge=0)
+) -> PromptOut:
+    """The current template (version 0 is the built-in default), or an older version."""
+    return _prompt_out(comptoir, tenant, version)
+
+
+@router.put("/prompt", response_model=PromptOut)
+def put_prompt(body: PromptIn, tenant: TenantDep, comptoir: ComptoirDep) -> PromptOut:
+    """Store a new version of the template; older versions are kept."""
+    version = comptoir.prompts.put(tenant_id=tenant, template=body.template)
+    return _prompt_out(comptoir, tenant, version)

@@ -1,0 +1,1 @@
+"""Chat: grounded answers through named, timed stages (see ``pipeline``)."""

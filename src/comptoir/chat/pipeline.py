@@ -1,0 +1,229 @@
+"""The chat pipeline: normalise → memory → embed → cache → retrieve → facts → prompt → generate → store,
+each stage named and timed.
+
+Memory is read before retrieval because a follow-up ("et en taille 5 ?") is retrieved together with the
+question it follows, and because the cache must know whether a message depends on the conversation.
+Generation goes through the provider chain; with no provider, or when all fail before the deadline, the
+extractive answerer composes the answer from the passages.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from comptoir.chat.extractive import answer_extractively
+from comptoir.chat.followup import is_follow_up
+from comptoir.chat.memory import ConversationStore, Turn
+from comptoir.chat.normalize import normalize_message
+from comptoir.chat.prompts import Passage, PromptStore, build_messages
+from comptoir.chat.providers import ProviderChain
+from comptoir.chat.seams import AnswerCache, CachedAnswer, FactSource, NoCache, NoFacts
+from comptoir.chat.stages import StageClock
+from comptoir.companies import CompanyService
+from comptoir.config import Settings
+from comptoir.embedding.base import Embedder
+from comptoir.errors import InvalidInput
+from comptoir.retrieval.search import Searcher, SearchHit
+
+logger = logging.getLogger(__name__)
+
+EXTRACTIVE = "extractive"
+SNIPPET_CHARS = 240
+MAX_USER_ID = 200
+
+
+@dataclass
+class ChatAnswer:
+    answer: str
+    sources: list[dict[str, str]]
+    provider: str
+    cached: bool
+    timings_ms: dict[str, float]
+
+
+@dataclass
+class _Context:
+    tenant_id: str
+    user_id: str
+    question: str
+    clock: StageClock
+    deadline: float
+    language: str = "fr"
+    hits: list[SearchHit] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+    messages: list[dict[str, str]] = field(default_factory=list)
+    cached: CachedAnswer | None = None
+    vector: Any = None
+    follow_up: bool = False
+    previous_question: str | None = None
+
+
+def source_of(hit: SearchHit) -> dict[str, str]:
+    text = " ".join(hit.text.split())
+    snippet = text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1] + "…"
+    return {"document_id": str(hit.document_id), "title": hit.title, "snippet": snippet}
+
+
+def _sources(hits: list[SearchHit]) -> list[dict[str, str]]:
+    seen: dict[tuple[str, str], dict[str, str]] = {}
+    for hit in hits:
+        source = source_of(hit)
+        seen.setdefault((source["document_id"], source["snippet"]), source)
+    return list(seen.values())
+
+
+class ChatPipeline:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        companies: CompanyService,
+        embedder: Embedder,
+        searcher: Searcher,
+        memory: ConversationStore,
+        prompts: PromptStore,
+        chain: ProviderChain | None,
+        cache: AnswerCache | None = None,
+        facts: FactSource | None = None,
+    ) -> None:
+        self.settings = settings
+        self.companies = companies
+        self.embedder = embedder
+        self.searcher = searcher
+        self.memory = memory
+        self.prompts = prompts
+        self.chain = chain
+        self.cache: AnswerCache = cache or NoCache()
+        self.facts: FactSource = facts or NoFacts()
+
+    # -- stages before generation ------------------------------------------------------------------
+
+    def _prepare(self, *, tenant_id: str, user_id: str, message: str) -> _Context:
+        clock = StageClock()
+        if not user_id.strip() or len(user_id) > MAX_USER_ID:
+            raise InvalidInput(f"user_id must be 1 to {MAX_USER_ID} characters")
+        with clock.stage("normalize"):
+            question = normalize_message(message, max_chars=self.settings.max_message_chars)
+        ctx = _Context(tenant_id, user_id, question, clock, time.monotonic() + self.settings.chat_deadline_s)
+        with clock.stage("memory"):
+            history = self.memory.recent(
+                tenant_id=tenant_id, user_id=user_id, limit=self.settings.memory_turns
+            )
+        ctx.follow_up = self._is_follow_up(question, history)
+        if ctx.follow_up:
+            ctx.previous_question = history[-1].question
+        retrieval_query = f"{ctx.previous_question}\n{question}" if ctx.previous_question else question
+        with clock.stage("embed"):
+            ctx.vector = self.embedder.embed_query(retrieval_query)
+        with clock.stage("cache"):
+            ctx.cached = self.cache.lookup(
+                tenant_id=tenant_id, question=question, vector=ctx.vector, follow_up=ctx.follow_up
+            )
+        if ctx.cached:
+            return ctx
+        with clock.stage("retrieve"):
+            ctx.hits = self.searcher.search_vector(
+                tenant_id=tenant_id, query=retrieval_query, vector=ctx.vector, k=self.settings.chat_k
+            )
+        with clock.stage("facts"):
+            ctx.facts = self.facts.lookup(tenant_id=tenant_id, question=question)
+        with clock.stage("prompt"):
+            company = self.companies.get(company_id=tenant_id)
+            ctx.language = company.language
+            prompt = self.prompts.get(
+                tenant_id=tenant_id, version=company.prompt_version, language=company.language
+            )
+            ctx.messages = build_messages(
+                template=prompt.template,
+                company=company.name,
+                language=company.language,
+                passages=[Passage(h.title, h.text) for h in ctx.hits],
+                facts=ctx.facts,
+                history=[(t.question, t.answer) for t in history],
+                question=question,
+            )
+        return ctx
+
+    def _is_follow_up(self, question: str, history: list[Turn]) -> bool:
+        if not history or not is_follow_up(question, max_words=self.settings.follow_up_max_words):
+            return False
+        age = (datetime.now(UTC) - history[-1].created_at).total_seconds()
+        return age <= self.settings.follow_up_window_s
+
+    def _extractive(self, ctx: _Context) -> tuple[str, list[dict[str, str]]]:
+        result = answer_extractively(
+            ctx.question, ctx.hits, language=ctx.language, facts=ctx.facts, context=ctx.previous_question
+        )
+        return result.text, _sources(result.used)
+
+    def _finish(self, ctx: _Context, answer: str, sources: list[dict[str, str]], provider: str) -> ChatAnswer:
+        with ctx.clock.stage("store"):
+            self.memory.append(
+                tenant_id=ctx.tenant_id,
+                user_id=ctx.user_id,
+                question=ctx.question,
+                answer=answer,
+                sources=sources,
+                provider=provider,
+                timings_ms=ctx.clock.timings,
+            )
+            if not ctx.cached:
+                self.cache.store(
+                    tenant_id=ctx.tenant_id,
+                    question=ctx.question,
+                    vector=ctx.vector,
+                    answer=CachedAnswer(answer, sources, provider),
+                    degraded=provider == EXTRACTIVE and bool(self.chain and self.chain.providers),
+                )
+        return ChatAnswer(answer, sources, provider, ctx.cached is not None, ctx.clock.done())
+
+    # -- entry points ------------------------------------------------------------------------------
+
+    def answer(self, *, tenant_id: str, user_id: str, message: str) -> ChatAnswer:
+        ctx = self._prepare(tenant_id=tenant_id, user_id=user_id, message=message)
+        if ctx.cached:
+            return self._finish(ctx, ctx.cached.answer, ctx.cached.sources, ctx.cached.provider)
+        with ctx.clock.stage("generate"):
+            generated = self.chain.generate(ctx.messages, deadline=ctx.deadline) if self.chain else None
+            if generated:
+                answer, provider = generated
+                sources = _sources(ctx.hits)
+            else:
+                (answer, sources), provider = self._extractive(ctx), EXTRACTIVE
+        return self._finish(ctx, answer, sources, provider)
+
+    def stream(self, *, tenant_id: str, user_id: str, message: str) -> Iterator[tuple[str, Any]]:
+        """Events: ("delta", text), ("reset", None) when a provider broke mid-answer, then
+        ("done", ChatAnswer). Bad input raises before the first event."""
+        ctx = self._prepare(tenant_id=tenant_id, user_id=user_id, message=message)
+        return self._stream(ctx)
+
+    def _stream(self, ctx: _Context) -> Iterator[tuple[str, Any]]:
+        if ctx.cached:
+            yield "delta", ctx.cached.answer
+            yield "done", self._finish(ctx, ctx.cached.answer, ctx.cached.sources, ctx.cached.provider)
+            return
+        parts: list[str] = []
+        provider: str | None = None
+        with ctx.clock.stage("generate"):
+            if self.chain:
+                for event in self.chain.stream(ctx.messages, deadline=ctx.deadline):
+                    if event.kind == "delta":
+                        parts.append(event.text)
+                        yield "delta", event.text
+                    elif event.kind == "reset":
+                        parts.clear()
+                        yield "reset", None
+                    else:
+                        provider = event.provider
+            if provider:
+                answer, sources = "".join(parts).strip(), _sources(ctx.hits)
+            else:
+                (answer, sources), provider = self._extractive(ctx), EXTRACTIVE
+                yield "delta", answer
+        yield "done", self._finish(ctx, answer, sources, provider)
