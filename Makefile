@@ -31,6 +31,7 @@ test: lint
 	$(BIN)/pytest
 
 bench: .stamps/install
+	$(BIN)/python benchmarks/bench_chat.py
 	$(BIN)/python benchmarks/bench_search.py
 
 clean:

@@ -19,10 +19,8 @@ import argparse
 import hashlib
 import logging
 import random
-import socket
 import statistics
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -30,12 +28,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 import psycopg
-import uvicorn
 from pgvector import HalfVector
 from pgvector.psycopg import register_vector
 from psycopg import sql
 
-from comptoir.api.app import create_app
 from comptoir.app import Comptoir
 from comptoir.config import Settings
 from comptoir.db.bootstrap import app_url_for
@@ -45,6 +41,8 @@ from comptoir.db.migrate import ensure_app_role, migrate
 from comptoir.embedding.sentence import SentenceTransformerEmbedder
 from comptoir.ingest.loaders import parse_file
 from comptoir.retrieval.search import HYBRID_SEARCH, search_params
+from comptoir.testing.server import serve_in_thread
+from figures import summary
 
 ADMIN_KEY = "adm_benchmark-admin-key-000000000000"
 PRODUCTS = [
@@ -87,15 +85,6 @@ QUESTIONS = [
     "retour produit possible ?",
     "clavier MacBook remplacement",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
-def summary(values: list[float]) -> str:
-    return f"p50 {statistics.median(values):7.2f} ms  p95 {percentile(values, 95):7.2f} ms  (n={len(values)})"
 
 
 def catalog_row(rng: random.Random, company: int, i: int) -> str:
@@ -228,32 +217,18 @@ def dense_recall(
 def over_http(
     comptoir: Comptoir, queries: list[tuple[str, str, np.ndarray]], keys: dict[str, str], k: int
 ) -> list[float]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(comptoir), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
     times = []
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            for tenant, question, _ in queries:
-                started = time.perf_counter()
-                response = http.post(
-                    f"/v1/companies/{tenant}/search",
-                    json={"query": question, "k": k},
-                    headers={"Authorization": f"Bearer {keys[tenant]}"},
-                )
-                times.append((time.perf_counter() - started) * 1000)
-                assert response.status_code == 200, response.text
-                assert len(response.json()["results"]) == k
-    finally:
-        server.should_exit = True
-        thread.join()
+    with serve_in_thread(comptoir) as url, httpx.Client(base_url=url, timeout=30) as http:
+        for tenant, question, _ in queries:
+            started = time.perf_counter()
+            response = http.post(
+                f"/v1/companies/{tenant}/search",
+                json={"query": question, "k": k},
+                headers={"Authorization": f"Bearer {keys[tenant]}"},
+            )
+            times.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.text
+            assert len(response.json()["results"]) == k
     return times
 
 

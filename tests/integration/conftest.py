@@ -1,14 +1,9 @@
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from comptoir.api.app import create_app
@@ -73,24 +68,3 @@ def add_documents(client: TestClient, company_id: str, key: str, *documents: dic
     )
     assert response.status_code == 200, response.text
     return list(response.json()["documents"])
-
-
-@contextmanager
-def live_server(app: Comptoir) -> Iterator[str]:
-    """The API on a real uvicorn server on loopback, for clients that speak HTTP themselves."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(app), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)

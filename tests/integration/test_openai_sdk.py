@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from comptoir.app import Comptoir
-from tests.integration.conftest import live_server
+from comptoir.testing.server import serve_in_thread
 
 DOCS = [
     {"title": "livraison", "text": "Livraison à Cocody : 1 500 FCFA.\n\nLivraison à Abobo : 2 500 FCFA."},
@@ -26,7 +26,7 @@ def served(comptoir: Comptoir) -> Iterator[tuple[str, str, str]]:
     comptoir.documents.ingest(
         tenant_id="awa", documents=[parse_text(d["title"], d["text"], source=None, metadata={}) for d in DOCS]
     )
-    with live_server(comptoir) as url:
+    with serve_in_thread(comptoir) as url:
         yield url, key, other
 
 
