@@ -11,6 +11,7 @@ import os
 import secrets
 from pathlib import Path
 
+from comptoir.chat.cache import SemanticCache
 from comptoir.chat.memory import ConversationStore
 from comptoir.chat.pipeline import ChatPipeline
 from comptoir.chat.prompts import PromptStore
@@ -20,6 +21,7 @@ from comptoir.config import Settings
 from comptoir.db.bootstrap import DatabaseTarget, prepare
 from comptoir.db.database import Database
 from comptoir.embedding import Embedder, build_embedder
+from comptoir.embedding.cached import CachedQueryEmbedder
 from comptoir.errors import ConfigurationError
 from comptoir.ingest.chunking import Chunker
 from comptoir.ingest.documents import DocumentStore
@@ -71,7 +73,20 @@ class Comptoir:
         self.documents = DocumentStore(
             db, embedder, Chunker(settings.chunk_tokens, settings.chunk_overlap_tokens)
         )
-        self.searcher = Searcher(db, embedder, max_k=settings.max_k, max_query_chars=settings.max_query_chars)
+        self.query_embedder = CachedQueryEmbedder(embedder, capacity=settings.query_embedding_cache_size)
+        self.searcher = Searcher(
+            db, self.query_embedder, max_k=settings.max_k, max_query_chars=settings.max_query_chars
+        )
+        self.answer_cache = (
+            SemanticCache(
+                db,
+                threshold=settings.cache_threshold,
+                ttl_s=settings.cache_ttl_s,
+                l1_capacity=settings.cache_l1_size,
+            )
+            if settings.cache_enabled
+            else None
+        )
         self.conversations = ConversationStore(db)
         self.prompts = PromptStore(db)
         self.providers = (
@@ -86,11 +101,12 @@ class Comptoir:
         self.chat = ChatPipeline(
             settings=settings,
             companies=self.companies,
-            embedder=embedder,
+            embedder=self.query_embedder,
             searcher=self.searcher,
             memory=self.conversations,
             prompts=self.prompts,
             chain=self.providers,
+            cache=self.answer_cache,
         )
 
     @classmethod

@@ -24,7 +24,9 @@ COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
 KEY_PREFIX = "cpt_"
 
 _SELECT = """
-    SELECT tenant_id AS id, name, language, knowledge_version, prompt_version, created_at FROM companies
+    SELECT tenant_id AS id, name, language, knowledge_version, prompt_version, cache_epoch, cache_threshold,
+           created_at
+    FROM companies
     WHERE tenant_id = %s"""
 _INSERT_KEY = "INSERT INTO api_keys (tenant_id, key_hash) VALUES (%s, %s)"
 _CHECK_KEY = "SELECT 1 FROM api_keys WHERE tenant_id = %s AND key_hash = %s AND revoked_at IS NULL"
@@ -37,6 +39,8 @@ class Company:
     language: Language
     knowledge_version: int
     prompt_version: int
+    cache_epoch: int
+    cache_threshold: float | None
     created_at: datetime
 
 

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     providers: list[ProviderConfig] = Field(
         default_factory=list, description="ordered OpenAI-compatible providers, JSON in COMPTOIR_PROVIDERS"
     )
+    cache_enabled: bool = True
+    cache_threshold: float = Field(default=0.88, ge=0, le=1, description="cosine similarity for a cache hit")
+    cache_ttl_s: float = Field(default=86_400, gt=0)
+    cache_l1_size: int = Field(default=10_000, ge=1)
+    query_embedding_cache_size: int = Field(default=4_096, ge=1)
     breaker_threshold: int = Field(default=3, ge=1)
     breaker_cooldown_s: float = Field(default=30.0, ge=0)
     chunk_tokens: int = Field(default=250, ge=32, le=2048)

@@ -106,6 +106,7 @@ def test_replacing_a_catalog_reembeds_only_changed_rows(client: TestClient, comp
         0
     ]
     assert (first["status"], second["status"]) == ("indexed", "replaced")
+    assert second["id"] == first["id"]  # a replaced document keeps its id
     assert second["chunks"] == 3
     assert comptoir.embedder.texts_embedded - before == 1
     hits = client.post(

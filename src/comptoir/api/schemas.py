@@ -166,3 +166,16 @@ class OpenAIChatIn(BaseModel):
     messages: list[OpenAIMessage] = Field(min_length=1)
     stream: bool = False
     user: str | None = None
+
+
+class CacheOut(BaseModel):
+    entries: int = Field(description="live entries for the company's current knowledge and prompt versions")
+    hits: int
+    misses: int
+    hit_rate: float
+    threshold: float
+    ttl_s: float
+
+
+class CacheSettingsIn(Strict):
+    threshold: float | None = Field(ge=0, le=1, description="cosine similarity for a hit; null: the default")

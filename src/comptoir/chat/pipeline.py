@@ -22,11 +22,11 @@ from comptoir.chat.memory import ConversationStore, Turn
 from comptoir.chat.normalize import normalize_message
 from comptoir.chat.prompts import Passage, PromptStore, build_messages
 from comptoir.chat.providers import ProviderChain
-from comptoir.chat.seams import AnswerCache, CachedAnswer, FactSource, NoCache, NoFacts
+from comptoir.chat.seams import AnswerCache, CachedAnswer, CacheScope, FactSource, NoCache, NoFacts
 from comptoir.chat.stages import StageClock
-from comptoir.companies import CompanyService
+from comptoir.companies import Company, CompanyService
 from comptoir.config import Settings
-from comptoir.embedding.base import Embedder
+from comptoir.embedding.cached import QueryEmbedder
 from comptoir.errors import InvalidInput
 from comptoir.retrieval.search import Searcher, SearchHit
 
@@ -59,6 +59,8 @@ class _Context:
     messages: list[dict[str, str]] = field(default_factory=list)
     cached: CachedAnswer | None = None
     vector: Any = None
+    company: Company | None = None
+    scope: CacheScope | None = None
     follow_up: bool = False
     previous_question: str | None = None
 
@@ -83,7 +85,7 @@ class ChatPipeline:
         *,
         settings: Settings,
         companies: CompanyService,
-        embedder: Embedder,
+        embedder: QueryEmbedder,
         searcher: Searcher,
         memory: ConversationStore,
         prompts: PromptStore,
@@ -118,12 +120,26 @@ class ChatPipeline:
         if ctx.follow_up:
             ctx.previous_question = history[-1].question
         retrieval_query = f"{ctx.previous_question}\n{question}" if ctx.previous_question else question
+        with clock.stage("cache"):
+            ctx.company = company = self.companies.get(company_id=tenant_id)
+            ctx.language = company.language
+            ctx.scope = CacheScope(
+                tenant_id,
+                company.knowledge_version,
+                company.prompt_version,
+                company.cache_epoch,
+                company.cache_threshold,
+            )
+            # a follow-up means what the conversation makes it mean: never answered from the cache
+            if not ctx.follow_up:
+                ctx.cached = self.cache.lookup_exact(ctx.scope, question=question)
+        if ctx.cached:
+            return ctx
         with clock.stage("embed"):
             ctx.vector = self.embedder.embed_query(retrieval_query)
-        with clock.stage("cache"):
-            ctx.cached = self.cache.lookup(
-                tenant_id=tenant_id, question=question, vector=ctx.vector, follow_up=ctx.follow_up
-            )
+        if not ctx.follow_up:
+            with clock.stage("cache"):
+                ctx.cached = self.cache.lookup_similar(ctx.scope, question=question, vector=ctx.vector)
         if ctx.cached:
             return ctx
         with clock.stage("retrieve"):
@@ -133,8 +149,6 @@ class ChatPipeline:
         with clock.stage("facts"):
             ctx.facts = self.facts.lookup(tenant_id=tenant_id, question=question)
         with clock.stage("prompt"):
-            company = self.companies.get(company_id=tenant_id)
-            ctx.language = company.language
             prompt = self.prompts.get(
                 tenant_id=tenant_id, version=company.prompt_version, language=company.language
             )
@@ -172,9 +186,9 @@ class ChatPipeline:
                 provider=provider,
                 timings_ms=ctx.clock.timings,
             )
-            if not ctx.cached:
+            if not ctx.cached and not ctx.follow_up and ctx.scope is not None:
                 self.cache.store(
-                    tenant_id=ctx.tenant_id,
+                    ctx.scope,
                     question=ctx.question,
                     vector=ctx.vector,
                     answer=CachedAnswer(answer, sources, provider),

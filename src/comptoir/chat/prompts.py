@@ -8,10 +8,10 @@ neutralised, so a document cannot close the fence and speak as the system.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
+from comptoir.caching import LRUCache
 from comptoir.db.database import Database
 from comptoir.errors import InvalidInput, NotFound
 
@@ -67,28 +67,19 @@ class PromptStore:
 
     def __init__(self, db: Database, *, cache_size: int = 1024) -> None:
         self.db = db
-        self._cache: dict[tuple[str, int], Prompt] = {}
-        self._lock = threading.Lock()
-        self._cache_size = cache_size
+        self.cache: LRUCache[tuple[str, int], Prompt] = LRUCache("prompts", cache_size)
 
     def get(self, *, tenant_id: str, version: int, language: str) -> Prompt:
         if version == 0:
             return Prompt(0, DEFAULT_TEMPLATES[language_of(language)], is_default=True)
-        key = (tenant_id, version)
-        with self._lock:
-            cached = self._cache.get(key)
-        if cached is not None:
-            return cached
+        return self.cache.get_or_compute((tenant_id, version), lambda: self._load(tenant_id, version))
+
+    def _load(self, tenant_id: str, version: int) -> Prompt:
         with self.db.tenant(tenant_id) as conn:
             row = conn.execute(_SELECT, (tenant_id, version)).fetchone()
         if row is None:
             raise NotFound(f"prompt version {version} not found")
-        prompt = Prompt(row["version"], row["template"], is_default=False)
-        with self._lock:
-            if len(self._cache) >= self._cache_size:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = prompt
-        return prompt
+        return Prompt(row["version"], row["template"], is_default=False)
 
     def put(self, *, tenant_id: str, template: str) -> int:
         template = template.strip()

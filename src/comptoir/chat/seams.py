@@ -1,8 +1,7 @@
-"""The pipeline's two pluggable stages and their default implementations.
+"""The pipeline's two pluggable stages and their do-nothing implementations.
 
-The semantic cache and company facts are separate capabilities; until they are configured, the
-pipeline runs these: no cached answer, no facts. They are what a deployment without those features
-does, and what unit tests of the pipeline use.
+The semantic cache (``comptoir.chat.cache``) and company facts plug in here; a deployment can run
+without either, and unit tests of the pipeline use these.
 """
 
 from __future__ import annotations
@@ -20,13 +19,27 @@ class CachedAnswer:
     provider: str
 
 
+@dataclass(frozen=True)
+class CacheScope:
+    """What a cached answer is valid for: one company, at given knowledge and prompt versions and cache
+    epoch (bumped by a purge); ``threshold`` is the company's own similarity threshold, if set."""
+
+    tenant_id: str
+    knowledge_version: int
+    prompt_version: int
+    cache_epoch: int
+    threshold: float | None
+
+
 class AnswerCache(Protocol):
-    def lookup(
-        self, *, tenant_id: str, question: str, vector: Vectors, follow_up: bool
-    ) -> CachedAnswer | None: ...
+    def lookup_exact(self, scope: CacheScope, *, question: str) -> CachedAnswer | None:
+        """An answer to exactly this normalised question; needs no embedding."""
+
+    def lookup_similar(self, scope: CacheScope, *, question: str, vector: Vectors) -> CachedAnswer | None:
+        """An answer to a question close in meaning that passes the guards."""
 
     def store(
-        self, *, tenant_id: str, question: str, vector: Vectors, answer: CachedAnswer, degraded: bool
+        self, scope: CacheScope, *, question: str, vector: Vectors, answer: CachedAnswer, degraded: bool
     ) -> None: ...
 
 
@@ -35,13 +48,14 @@ class FactSource(Protocol):
 
 
 class NoCache:
-    def lookup(
-        self, *, tenant_id: str, question: str, vector: Vectors, follow_up: bool
-    ) -> CachedAnswer | None:
+    def lookup_exact(self, scope: CacheScope, *, question: str) -> CachedAnswer | None:
+        return None
+
+    def lookup_similar(self, scope: CacheScope, *, question: str, vector: Vectors) -> CachedAnswer | None:
         return None
 
     def store(
-        self, *, tenant_id: str, question: str, vector: Vectors, answer: CachedAnswer, degraded: bool
+        self, scope: CacheScope, *, question: str, vector: Vectors, answer: CachedAnswer, degraded: bool
     ) -> None:
         return None
 

@@ -20,7 +20,17 @@ logger = logging.getLogger(__name__)
 
 _LOCK_KEY = 0x636F6D70  # "comp"
 MIN_PGVECTOR = (0, 7)
-TENANT_TABLES = ("companies", "api_keys", "documents", "chunks", "term_stats", "turns", "prompts")
+TENANT_TABLES = (
+    "companies",
+    "api_keys",
+    "documents",
+    "chunks",
+    "term_stats",
+    "turns",
+    "prompts",
+    "answer_cache",
+    "cache_stats",
+)
 
 
 @dataclass(frozen=True)

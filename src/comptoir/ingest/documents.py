@@ -130,15 +130,16 @@ class DocumentStore:
         hashes = [_digest(text) for text in embed_inputs]
         vectors, embedded = self._embeddings(tenant_id, embed_inputs, hashes)
 
-        document_id = uuid.uuid4()
         with self.db.tenant(tenant_id) as conn:
             conn.execute(_LOCK_COMPANY, (tenant_id,))
             current = conn.execute(_FIND, (tenant_id, key)).fetchone()
             if current and bytes(current["content_hash"]) == content_hash:
                 # a concurrent upload of the same content won the race
                 return IngestResult(current["document_id"], doc.title, "unchanged", 0, 0)
+            # a replaced document keeps its id: clients may hold on to it
+            document_id = current["document_id"] if current else uuid.uuid4()
             if current:
-                self._remove(conn, tenant_id, current["document_id"])
+                self._remove(conn, tenant_id, document_id)
             conn.execute(
                 _INSERT_DOCUMENT,
                 (

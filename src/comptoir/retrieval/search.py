@@ -23,7 +23,8 @@ import numpy as np
 from pgvector import HalfVector
 
 from comptoir.db.database import Database
-from comptoir.embedding.base import Embedder, Vectors
+from comptoir.embedding.base import Vectors
+from comptoir.embedding.cached import QueryEmbedder
 from comptoir.errors import InvalidInput
 
 RRF_K = 60
@@ -107,7 +108,7 @@ class SearchResult:
 
 class Searcher:
     def __init__(
-        self, db: Database, embedder: Embedder, *, max_k: int = 50, max_query_chars: int = 2000
+        self, db: Database, embedder: QueryEmbedder, *, max_k: int = 50, max_query_chars: int = 2000
     ) -> None:
         self.db = db
         self.embedder = embedder
