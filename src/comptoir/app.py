@@ -23,6 +23,8 @@ from comptoir.db.database import Database
 from comptoir.embedding import Embedder, build_embedder
 from comptoir.embedding.cached import CachedQueryEmbedder
 from comptoir.errors import ConfigurationError
+from comptoir.facts.match import FactIndex
+from comptoir.facts.store import FactStore
 from comptoir.ingest.chunking import Chunker
 from comptoir.ingest.documents import DocumentStore
 from comptoir.retrieval.search import Searcher
@@ -70,8 +72,13 @@ class Comptoir:
         self.admin_key = admin_key
         self.target = target
         self.companies = CompanyService(db)
+        self.fact_store = FactStore(db)
+        self.fact_index = FactIndex(self.fact_store)
         self.documents = DocumentStore(
-            db, embedder, Chunker(settings.chunk_tokens, settings.chunk_overlap_tokens)
+            db,
+            embedder,
+            Chunker(settings.chunk_tokens, settings.chunk_overlap_tokens),
+            on_change=self.fact_store,
         )
         self.query_embedder = CachedQueryEmbedder(embedder, capacity=settings.query_embedding_cache_size)
         self.searcher = Searcher(
@@ -107,6 +114,7 @@ class Comptoir:
             prompts=self.prompts,
             chain=self.providers,
             cache=self.answer_cache,
+            facts=self.fact_index,
         )
 
     @classmethod

@@ -253,6 +253,27 @@ def chat_command(ctx: click.Context, company_id: str, user_id: str) -> None:
                 click.echo(f"error: {exc.message}", err=True)
 
 
+@main.command()
+@click.option("--company", "company_id", envvar="COMPTOIR_COMPANY", required=True)
+@click.option("--kind", type=click.Choice(["offer", "delivery", "contact", "hours", "payment"]))
+@click.option("--relearn", is_flag=True, help="learn conventions and facts again from all documents first")
+@click.pass_context
+def facts(ctx: click.Context, company_id: str, kind: str | None, relearn: bool) -> None:
+    """The facts learned from a company's documents, and its conventions."""
+    with _comptoir(_settings(ctx), with_model=False) as app:
+        app.companies.get(company_id=company_id)
+        if relearn:
+            app.fact_store.relearn_all(tenant_id=company_id)
+        conventions = app.fact_store.conventions(tenant_id=company_id)
+        click.echo(f"currency: {conventions['currency']}  $ = {conventions['dollar']}")
+        for name, values in (conventions["vocabulary"] or {}).items():
+            click.echo(f"{name}: {', '.join(map(str, values))}")
+        for stored in app.fact_store.facts(tenant_id=company_id, kind=kind):
+            fact = stored.fact
+            amount = f"{fact.amount} {fact.currency}" if fact.amount is not None else ""
+            click.echo(f"{fact.kind}\t{amount}\t{' '.join(fact.text.split())[:120]}\t[{stored.title}]")
+
+
 @main.group()
 def db() -> None:
     """The embedded database: start, stop, status, url."""

@@ -6,7 +6,14 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from comptoir import __version__
-from comptoir.api import routes_cache, routes_chat, routes_companies, routes_conversations, routes_documents
+from comptoir.api import (
+    routes_cache,
+    routes_chat,
+    routes_companies,
+    routes_conversations,
+    routes_documents,
+    routes_facts,
+)
 from comptoir.api.deps import ComptoirDep
 from comptoir.api.errors import error_response, install_error_handlers
 from comptoir.api.limits import BodySizeLimit
@@ -27,6 +34,7 @@ def create_app(comptoir: Comptoir) -> FastAPI:
     app.include_router(routes_chat.router)
     app.include_router(routes_conversations.router)
     app.include_router(routes_cache.router)
+    app.include_router(routes_facts.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -179,3 +179,26 @@ class CacheOut(BaseModel):
 
 class CacheSettingsIn(Strict):
     threshold: float | None = Field(ge=0, le=1, description="cosine similarity for a hit; null: the default")
+
+
+class FactOut(BaseModel):
+    kind: str
+    subject: str
+    amount: float | None
+    currency: str | None
+    quantity: int | None
+    size: str | None
+    attributes: dict[str, Any]
+    text: str = Field(description="the source text, verbatim")
+    document_id: uuid.UUID
+    title: str
+
+
+class FactsOut(BaseModel):
+    facts: list[FactOut]
+    conventions: dict[str, Any]
+
+
+class RelearnOut(BaseModel):
+    facts: int
+    conventions: dict[str, Any]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from comptoir.chat.prompts import language_of
+from comptoir.chat.seams import FactHit
 from comptoir.retrieval.search import SearchHit
 
 #: Below this cosine similarity, a passage found only by the dense leg is taken as unrelated.
@@ -70,7 +71,7 @@ def tokens(text: str) -> set[str]:
     return out
 
 
-def _split(text: str) -> tuple[str, list[str]]:
+def split_chunk(text: str) -> tuple[str, list[str]]:
     """(heading, lines) of a chunk. Chunks of prose start with their heading path on a line of its own
     (see ingest.chunking); it gives context to the lines below it and is not itself an answer."""
     raw = [line.strip() for line in text.splitlines() if line.strip()]
@@ -88,6 +89,7 @@ def _split(text: str) -> tuple[str, list[str]]:
 class ExtractiveAnswer:
     text: str
     used: list[SearchHit]
+    facts: list[FactHit] = field(default_factory=list)
 
 
 def relevant(hit: SearchHit) -> bool:
@@ -99,18 +101,22 @@ def answer_extractively(
     hits: list[SearchHit],
     *,
     language: str,
-    facts: list[str] | None = None,
+    facts: list[FactHit] | None = None,
     context: str | None = None,
 ) -> ExtractiveAnswer:
-    """``context`` is the question a follow-up continues: its words count, half as much."""
+    """Matching company facts, quoted with their sources, when there are some; else the best lines of
+    the passages. ``context`` is the question a follow-up continues: its words count, half as much."""
     texts = TEXTS[language_of(language)]
+    if facts:
+        body = [f"- {fact.text} ({texts['source'].format(title=fact.title)})" for fact in facts]
+        return ExtractiveAnswer("\n".join([texts["intro"], *body]), [], list(facts))
     wanted = tokens(question)
     around = tokens(context) - wanted if context else set()
     scored: list[tuple[float, str, SearchHit]] = []
     for rank, hit in enumerate(hits):
         if not relevant(hit):
             continue
-        heading, lines = _split(hit.text)
+        heading, lines = split_chunk(hit.text)
         from_heading = tokens(heading)
         for line in lines:
             own = tokens(line)
@@ -125,9 +131,8 @@ def answer_extractively(
             chosen.append((line, hit))
         if len(chosen) == MAX_LINES:
             break
-    if not chosen and not facts:
+    if not chosen:
         return ExtractiveAnswer(texts["unknown"], [])
-    body = [f"- {fact}" for fact in facts or []]
-    body += [f"- {line} ({texts['source'].format(title=hit.title)})" for line, hit in chosen]
+    body = [f"- {line} ({texts['source'].format(title=hit.title)})" for line, hit in chosen]
     used = list({id(hit): hit for _, hit in chosen}.values())
     return ExtractiveAnswer("\n".join([texts["intro"], *body]), used)

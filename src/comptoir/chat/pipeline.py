@@ -22,7 +22,7 @@ from comptoir.chat.memory import ConversationStore, Turn
 from comptoir.chat.normalize import normalize_message
 from comptoir.chat.prompts import Passage, PromptStore, build_messages
 from comptoir.chat.providers import ProviderChain
-from comptoir.chat.seams import AnswerCache, CachedAnswer, CacheScope, FactSource, NoCache, NoFacts
+from comptoir.chat.seams import AnswerCache, CachedAnswer, CacheScope, FactHit, FactSource, NoCache, NoFacts
 from comptoir.chat.stages import StageClock
 from comptoir.companies import Company, CompanyService
 from comptoir.config import Settings
@@ -55,7 +55,7 @@ class _Context:
     deadline: float
     language: str = "fr"
     hits: list[SearchHit] = field(default_factory=list)
-    facts: list[str] = field(default_factory=list)
+    facts: list[FactHit] = field(default_factory=list)
     messages: list[dict[str, str]] = field(default_factory=list)
     cached: CachedAnswer | None = None
     vector: Any = None
@@ -71,12 +71,21 @@ def source_of(hit: SearchHit) -> dict[str, str]:
     return {"document_id": str(hit.document_id), "title": hit.title, "snippet": snippet}
 
 
+def _fact_source(fact: FactHit) -> dict[str, str]:
+    return {"document_id": str(fact.document_id), "title": fact.title, "snippet": fact.text[:SNIPPET_CHARS]}
+
+
 def _sources(hits: list[SearchHit]) -> list[dict[str, str]]:
     seen: dict[tuple[str, str], dict[str, str]] = {}
     for hit in hits:
         source = source_of(hit)
         seen.setdefault((source["document_id"], source["snippet"]), source)
     return list(seen.values())
+
+
+def _given_sources(ctx: _Context) -> list[dict[str, str]]:
+    """What the provider was given: the matching facts, then the passages."""
+    return [_fact_source(f) for f in ctx.facts] + _sources(ctx.hits)
 
 
 class ChatPipeline:
@@ -135,6 +144,10 @@ class ChatPipeline:
                 ctx.cached = self.cache.lookup_exact(ctx.scope, question=question)
         if ctx.cached:
             return ctx
+        with clock.stage("facts"):
+            retrieval_query = self.facts.sharpen(
+                tenant_id=tenant_id, knowledge_version=company.knowledge_version, question=retrieval_query
+            )
         with clock.stage("embed"):
             ctx.vector = self.embedder.embed_query(retrieval_query)
         if not ctx.follow_up:
@@ -147,7 +160,12 @@ class ChatPipeline:
                 tenant_id=tenant_id, query=retrieval_query, vector=ctx.vector, k=self.settings.chat_k
             )
         with clock.stage("facts"):
-            ctx.facts = self.facts.lookup(tenant_id=tenant_id, question=question)
+            ctx.facts = self.facts.lookup(
+                tenant_id=tenant_id,
+                knowledge_version=company.knowledge_version,
+                question=question,
+                context=ctx.previous_question,
+            )
         with clock.stage("prompt"):
             prompt = self.prompts.get(
                 tenant_id=tenant_id, version=company.prompt_version, language=company.language
@@ -157,7 +175,7 @@ class ChatPipeline:
                 company=company.name,
                 language=company.language,
                 passages=[Passage(h.title, h.text) for h in ctx.hits],
-                facts=ctx.facts,
+                facts=[f"{fact.text} ({fact.title})" for fact in ctx.facts],
                 history=[(t.question, t.answer) for t in history],
                 question=question,
             )
@@ -173,7 +191,7 @@ class ChatPipeline:
         result = answer_extractively(
             ctx.question, ctx.hits, language=ctx.language, facts=ctx.facts, context=ctx.previous_question
         )
-        return result.text, _sources(result.used)
+        return result.text, [_fact_source(f) for f in result.facts] + _sources(result.used)
 
     def _finish(self, ctx: _Context, answer: str, sources: list[dict[str, str]], provider: str) -> ChatAnswer:
         with ctx.clock.stage("store"):
@@ -206,7 +224,7 @@ class ChatPipeline:
             generated = self.chain.generate(ctx.messages, deadline=ctx.deadline) if self.chain else None
             if generated:
                 answer, provider = generated
-                sources = _sources(ctx.hits)
+                sources = _given_sources(ctx)
             else:
                 (answer, sources), provider = self._extractive(ctx), EXTRACTIVE
         return self._finish(ctx, answer, sources, provider)
@@ -236,7 +254,7 @@ class ChatPipeline:
                     else:
                         provider = event.provider
             if provider:
-                answer, sources = "".join(parts).strip(), _sources(ctx.hits)
+                answer, sources = "".join(parts).strip(), _given_sources(ctx)
             else:
                 (answer, sources), provider = self._extractive(ctx), EXTRACTIVE
                 yield "delta", answer

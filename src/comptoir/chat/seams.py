@@ -6,6 +6,7 @@ without either, and unit tests of the pipeline use these.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -43,8 +44,22 @@ class AnswerCache(Protocol):
     ) -> None: ...
 
 
+@dataclass(frozen=True)
+class FactHit:
+    kind: str
+    text: str  # the source text, verbatim
+    title: str
+    document_id: uuid.UUID
+
+
 class FactSource(Protocol):
-    def lookup(self, *, tenant_id: str, question: str) -> list[str]: ...
+    def lookup(
+        self, *, tenant_id: str, knowledge_version: int, question: str, context: str | None = None
+    ) -> list[FactHit]:
+        """Facts answering ``question``; ``context`` is the question a follow-up continues."""
+
+    def sharpen(self, *, tenant_id: str, knowledge_version: int, question: str) -> str:
+        """The question with the company's own terms added, for retrieval."""
 
 
 class NoCache:
@@ -61,5 +76,10 @@ class NoCache:
 
 
 class NoFacts:
-    def lookup(self, *, tenant_id: str, question: str) -> list[str]:
+    def lookup(
+        self, *, tenant_id: str, knowledge_version: int, question: str, context: str | None = None
+    ) -> list[FactHit]:
         return []
+
+    def sharpen(self, *, tenant_id: str, knowledge_version: int, question: str) -> str:
+        return question

@@ -30,6 +30,8 @@ TENANT_TABLES = (
     "prompts",
     "answer_cache",
     "cache_stats",
+    "facts",
+    "company_conventions",
 )
 
 

@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from pgvector import HalfVector
@@ -35,7 +35,7 @@ _KNOWN_EMBEDDINGS = """
     WHERE tenant_id = %s AND text_hash = ANY(%s)"""
 # Writes of one company are serialised: the check-then-replace of a document stays race-free, and the
 # term statistics of concurrent ingestions never deadlock on each other.
-_LOCK_COMPANY = "SELECT pg_advisory_xact_lock(hashtextextended('comptoir.documents:' || %s, 0))"
+LOCK_COMPANY = "SELECT pg_advisory_xact_lock(hashtextextended('comptoir.documents:' || %s, 0))"
 _ADD_TERMS = """
     INSERT INTO term_stats (tenant_id, lexeme, df)
     SELECT %(tenant)s, lexeme, count(*) FROM chunks, unnest(tsvector_to_array(tsv)) AS lexeme
@@ -62,7 +62,7 @@ _INSERT_CHUNK = """
            setweight(to_tsvector(comptoir_ts_config(c.language), %(title)s), 'A')
            || to_tsvector(comptoir_ts_config(c.language), %(text)s)
     FROM companies c WHERE c.tenant_id = %(tenant)s"""
-_BUMP_VERSION = """
+BUMP_KNOWLEDGE = """
     UPDATE companies SET knowledge_version = knowledge_version + 1, updated_at = now()
     WHERE tenant_id = %s"""
 _LIST = """
@@ -96,11 +96,20 @@ def _digest(*parts: str) -> bytes:
     return h.digest()
 
 
+class ChangeHook(Protocol):
+    """Told of every change to a company's documents, inside the transaction that makes it."""
+
+    def relearn(self, conn: Connection, *, tenant_id: str, changed: uuid.UUID | None) -> None: ...
+
+
 class DocumentStore:
-    def __init__(self, db: Database, embedder: Embedder, chunker: Chunker) -> None:
+    def __init__(
+        self, db: Database, embedder: Embedder, chunker: Chunker, *, on_change: ChangeHook | None = None
+    ) -> None:
         self.db = db
         self.embedder = embedder
         self.chunker = chunker
+        self.on_change = on_change
 
     def chunk(self, doc: ParsedDocument) -> list[str]:
         return list(doc.records) if doc.records else self.chunker.split(doc.prose)
@@ -131,7 +140,7 @@ class DocumentStore:
         vectors, embedded = self._embeddings(tenant_id, embed_inputs, hashes)
 
         with self.db.tenant(tenant_id) as conn:
-            conn.execute(_LOCK_COMPANY, (tenant_id,))
+            conn.execute(LOCK_COMPANY, (tenant_id,))
             current = conn.execute(_FIND, (tenant_id, key)).fetchone()
             if current and bytes(current["content_hash"]) == content_hash:
                 # a concurrent upload of the same content won the race
@@ -155,7 +164,9 @@ class DocumentStore:
             )
             self._insert_chunks(conn, tenant_id, document_id, doc.title, texts, hashes, vectors)
             conn.execute(_ADD_TERMS, {"tenant": tenant_id, "document": document_id})
-            conn.execute(_BUMP_VERSION, (tenant_id,))
+            if self.on_change:
+                self.on_change.relearn(conn, tenant_id=tenant_id, changed=document_id)
+            conn.execute(BUMP_KNOWLEDGE, (tenant_id,))
         status: Status = "replaced" if current else "indexed"
         logger.info(
             "document ingested",
@@ -210,10 +221,12 @@ class DocumentStore:
 
     def delete(self, *, tenant_id: str, document_id: uuid.UUID) -> None:
         with self.db.tenant(tenant_id) as conn:
-            conn.execute(_LOCK_COMPANY, (tenant_id,))
+            conn.execute(LOCK_COMPANY, (tenant_id,))
             if not self._remove(conn, tenant_id, document_id):
                 raise NotFound(f"document {document_id} not found")
-            conn.execute(_BUMP_VERSION, (tenant_id,))
+            if self.on_change:
+                self.on_change.relearn(conn, tenant_id=tenant_id, changed=document_id)
+            conn.execute(BUMP_KNOWLEDGE, (tenant_id,))
 
     def list(self, *, tenant_id: str, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         with self.db.tenant(tenant_id) as conn:
