@@ -33,6 +33,7 @@ test: lint
 bench: .stamps/install
 	$(BIN)/python benchmarks/bench_chat.py
 	$(BIN)/python benchmarks/bench_cache.py
+	$(BIN)/python benchmarks/bench_facts.py
 	$(BIN)/python benchmarks/bench_search.py
 
 clean:

@@ -59,7 +59,7 @@ _CONTACT = re.compile(
 )
 _ZONE_NOISE = re.compile(
     r"^(?:frais\s+(?:de\s+|d['’])?\w+|livraisons?|delivery|shipping|exp[eé]dition|envoi|tarifs?)\b"
-    r"\s*(?:à|a|au|aux|en|to|pour|sur|:)?\s*",
+    r"\s*(?:(?:à|a|au|aux|en|to|pour|sur)(?!\w)|:)?\s*",
     re.I,
 )
 

@@ -44,9 +44,12 @@ _MARKS: list[tuple[str, str]] = [
 ZERO_DECIMAL = frozenset({"XOF"})
 
 _MARK = "|".join(re.escape(mark) for mark, _ in _MARKS)
+#: written before an amount: symbols and codes only ("F2" is a flat and "fr" a word, not prices)
+_PRE_MARKS = ("$ca", "ca$", "$can", "us$", "fcfa", "cfa", "xof", "eur", "cad", "usd", "€", "$")
+_PRE_MARK = "|".join(re.escape(mark) for mark in _PRE_MARKS)
 _NUMBER = r"\d{1,3}(?:[ \u00a0\u202f.,'’]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _AMOUNT = re.compile(
-    rf"(?<![\w.,])(?:(?P<pre>{_MARK})\s?(?P<n1>{_NUMBER})(?P<k1>\s?k)?|(?P<n2>{_NUMBER})(?P<k2>\s?k)?\s?(?P<post>{_MARK}))"
+    rf"(?<![\w.,])(?:(?P<pre>{_PRE_MARK})\s?(?P<n1>{_NUMBER})(?P<k1>\s?k)?|(?P<n2>{_NUMBER})(?P<k2>\s?k)?\s?(?P<post>{_MARK}))"
     r"(?![\w])",
     re.IGNORECASE,
 )
