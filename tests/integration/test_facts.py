@@ -55,6 +55,8 @@ def test_conventions_belong_to_each_company_and_are_relearned(comptoir: Comptoir
 
     assert currencies("montreal") == {"CAD"}
     assert currencies("boston") == {"USD"}
+    number_format = comptoir.fact_store.conventions(tenant_id="montreal")["vocabulary"]["number_format"]
+    assert number_format == {"decimal": ",", "thousands": None}
     assert comptoir.fact_store.conventions(tenant_id="boston")["dollar"] == "USD"
     # boston's documents change: it learns its dollar is Canadian, and its old facts are read again
     comptoir.documents.ingest(

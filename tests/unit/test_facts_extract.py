@@ -85,3 +85,11 @@ def test_vocabulary_learns_size_labels_and_zones() -> None:
     assert vocabulary["size_prefixes"] == ["T"]
     assert vocabulary["zones"] == ["Abobo"]
     assert "couche" in vocabulary["product_terms"]
+
+
+def test_number_format_is_learned() -> None:
+    from comptoir.facts.conventions import learn_number_format
+
+    assert learn_number_format(["Prix: 24 000 F", "Lot: 1 500 FCFA"]) == {"decimal": None, "thousands": " "}
+    assert learn_number_format(["3,20 €", "1.299,00 €", "0,90 €"]) == {"decimal": ",", "thousands": "."}
+    assert learn_number_format(["$1,299.99", "$3.50"]) == {"decimal": ".", "thousands": ","}

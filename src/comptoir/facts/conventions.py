@@ -10,7 +10,7 @@ from typing import Any
 
 from comptoir.chat.extractive import tokens
 from comptoir.facts.extract import Fact, fold
-from comptoir.facts.money import Conventions, currency_marks
+from comptoir.facts.money import Conventions, currency_marks, number_styles
 
 _CAD = re.compile(r"\bCAD\b|\$\s?CA\b|\bCA\s?\$|\$can\b|canad", re.I)
 _USD = re.compile(r"\bUSD\b|\bUS\s?\$", re.I)
@@ -31,6 +31,22 @@ def learn_conventions(texts: list[str]) -> Conventions:
         return Conventions(dollar=dollar)
     currency = marks.most_common(1)[0][0]
     return Conventions(currency=currency, dollar=dollar)
+
+
+def learn_number_format(texts: list[str]) -> dict[str, str | None]:
+    """How the company writes numbers: '3,20' or '3.20'; '24 000', '24.000' or '24,000'."""
+    decimals: Counter[str] = Counter()
+    thousands: Counter[str] = Counter()
+    for text in texts:
+        for decimal, grouping in number_styles(text):
+            if decimal:
+                decimals[decimal] += 1
+            if grouping:
+                thousands[grouping] += 1
+    return {
+        "decimal": decimals.most_common(1)[0][0] if decimals else None,
+        "thousands": thousands.most_common(1)[0][0] if thousands else None,
+    }
 
 
 def learn_vocabulary(facts: list[Fact]) -> dict[str, Any]:

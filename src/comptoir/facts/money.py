@@ -122,6 +122,16 @@ def currency_marks(text: str) -> Iterator[str]:
         yield _code(match.group("pre") or match.group("post"))
 
 
+def number_styles(text: str) -> Iterator[tuple[str | None, str | None]]:
+    """(decimal separator, thousands separator) of every marked amount, None where it shows none."""
+    for match in _AMOUNT.finditer(text):
+        number = (match.group("n1") or match.group("n2")).replace("\u00a0", " ").replace("\u202f", " ")
+        separators = re.findall(r"[ .,'’]", number)
+        decimal = separators[-1] if separators and len(re.split(r"[ .,'’]", number)[-1]) in (1, 2) else None
+        thousands = next((s for s in separators if s != decimal), None) if separators else None
+        yield decimal, thousands
+
+
 def parse_amount(
     text: str, conventions: Conventions = Conventions(), *, bare_ok: bool = False
 ) -> Money | None:

@@ -16,7 +16,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from comptoir.db.database import Connection, Database
-from comptoir.facts.conventions import learn_conventions, learn_vocabulary
+from comptoir.facts.conventions import learn_conventions, learn_number_format, learn_vocabulary
 from comptoir.facts.extract import Fact, extract_facts
 from comptoir.ingest.documents import BUMP_KNOWLEDGE, LOCK_COMPANY
 
@@ -59,7 +59,8 @@ class FactStore:
     def relearn(self, conn: Connection, *, tenant_id: str, changed: uuid.UUID | None) -> None:
         """Learn the company's conventions again; extract facts of ``changed`` (None: every document)."""
         rows = conn.execute(_CHUNKS, (tenant_id,)).fetchall()
-        conventions = learn_conventions([row["text"] for row in rows])
+        texts = [row["text"] for row in rows]
+        conventions = learn_conventions(texts)
         stored = conn.execute(_STORED, (tenant_id,)).fetchone()
         if stored is None or (stored["currency"], stored["dollar"]) != (
             conventions.currency,
@@ -92,9 +93,8 @@ class FactStore:
             with conn.cursor() as cur:
                 cur.executemany(_INSERT, params)
         facts = [s.fact for s in self._facts(conn, tenant_id, None)]
-        conn.execute(
-            _SAVE, (tenant_id, conventions.currency, conventions.dollar, json.dumps(learn_vocabulary(facts)))
-        )
+        vocabulary = {**learn_vocabulary(facts), "number_format": learn_number_format(texts)}
+        conn.execute(_SAVE, (tenant_id, conventions.currency, conventions.dollar, json.dumps(vocabulary)))
 
     # -- reading ---------------------------------------------------------------------------------------
 
