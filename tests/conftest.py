@@ -60,11 +60,20 @@ def test_db(pg_server: EmbeddedPostgres) -> Iterator[ClonedDatabase]:
         conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-@pytest.fixture(scope="session")
-def real_embedder() -> Embedder:
-    from comptoir.embedding.sentence import SentenceTransformerEmbedder
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ONNX export for the whole session (each fresh data directory would export again)."""
+    path = tmp_path_factory.mktemp("models")
+    os.environ["COMPTOIR_MODEL_CACHE"] = str(path)  # for the CLI and server processes started by tests
+    return path
 
-    return SentenceTransformerEmbedder()
+
+@pytest.fixture(scope="session")
+def real_embedder(model_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+    """The default backend (ONNX Runtime on the packaged all-MiniLM-L6-v2), as the server runs it."""
+    from comptoir.embedding import build_embedder
+
+    return build_embedder(Settings(home=tmp_path_factory.mktemp("home"), model_cache=model_cache))
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from comptoir.db.bootstrap import DatabaseTarget, prepare
 from comptoir.db.database import Database
 from comptoir.embedding import Embedder, build_embedder
 from comptoir.embedding.cached import CachedQueryEmbedder
+from comptoir.embedding.models import ModelRegistry
 from comptoir.errors import ConfigurationError
 from comptoir.facts.match import FactIndex
 from comptoir.facts.store import FactStore
@@ -30,8 +31,6 @@ from comptoir.ingest.documents import DocumentStore
 from comptoir.retrieval.search import Searcher
 
 logger = logging.getLogger(__name__)
-
-SCHEMA_DIMENSION = 384
 
 
 def resolve_admin_key(settings: Settings) -> str:
@@ -61,17 +60,13 @@ class Comptoir:
         admin_key: str,
         target: DatabaseTarget | None = None,
     ) -> None:
-        if embedder.dimension != SCHEMA_DIMENSION:
-            raise ConfigurationError(
-                f"the embedder {embedder.name} produces {embedder.dimension} dimensions; "
-                f"the schema stores {SCHEMA_DIMENSION}"
-            )
         self.settings = settings
         self.db = db
         self.embedder = embedder
         self.admin_key = admin_key
         self.target = target
         self.companies = CompanyService(db)
+        self.models = ModelRegistry(db, embedder)
         self.fact_store = FactStore(db)
         self.fact_index = FactIndex(self.fact_store)
         self.documents = DocumentStore(
@@ -79,10 +74,15 @@ class Comptoir:
             embedder,
             Chunker(settings.chunk_tokens, settings.chunk_overlap_tokens),
             on_change=self.fact_store,
+            models=self.models,
         )
         self.query_embedder = CachedQueryEmbedder(embedder, capacity=settings.query_embedding_cache_size)
         self.searcher = Searcher(
-            db, self.query_embedder, max_k=settings.max_k, max_query_chars=settings.max_query_chars
+            db,
+            self.query_embedder,
+            max_k=settings.max_k,
+            max_query_chars=settings.max_query_chars,
+            models=self.models,
         )
         self.answer_cache = (
             SemanticCache(

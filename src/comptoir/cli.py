@@ -274,6 +274,36 @@ def facts(ctx: click.Context, company_id: str, kind: str | None, relearn: bool) 
             click.echo(f"{fact.kind}\t{amount}\t{' '.join(fact.text.split())[:120]}\t[{stored.title}]")
 
 
+@main.command()
+@click.option(
+    "--company",
+    "company_id",
+    envvar="COMPTOIR_COMPANY",
+    help="one company; default: every company whose vectors come from another model",
+)
+@click.pass_context
+def reembed(ctx: click.Context, company_id: str | None) -> None:
+    """Re-embed companies with the configured model (after changing COMPTOIR_EMBEDDING_MODEL)."""
+    from tqdm import tqdm
+
+    with _comptoir(_settings(ctx)) as app:
+        model = app.embedder.model_id
+        targets = (
+            [company_id]
+            if company_id
+            else [
+                c.id for c in app.companies.list() if app.models.recorded(tenant_id=c.id) not in (None, model)
+            ]
+        )
+        if not targets:
+            click.echo(f"every company is already embedded with {model}")
+        for target in targets:
+            app.companies.get(company_id=target)
+            with tqdm(desc=target, unit="chunk", file=sys.stderr) as bar:
+                count = app.models.reembed(tenant_id=target, progress=bar.update)
+            click.echo(f"{target}: {count} chunks re-embedded with {model}")
+
+
 @main.group()
 def db() -> None:
     """The embedded database: start, stop, status, url."""

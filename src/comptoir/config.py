@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from comptoir.chat.providers import ProviderConfig
 
-EmbeddingBackend = Literal["sentence-transformers", "fake"]
+EmbeddingBackend = Literal["onnx", "onnx-int8", "sentence-transformers", "remote", "fake"]
 
 #: Admin keys shorter than this are refused at start: they would be guessable.
 MIN_ADMIN_KEY_LENGTH = 24
@@ -36,12 +36,18 @@ class Settings(BaseSettings):
     pool_min_size: int = Field(default=2, ge=1)
     pool_max_size: int = Field(default=10, ge=1)
 
-    embedding_backend: EmbeddingBackend = "sentence-transformers"
+    embedding_backend: EmbeddingBackend = "onnx"
     embedding_model: str | None = Field(
         default=None, description="sentence-transformers model directory; default all-MiniLM-L6-v2"
     )
-    embedding_batch_size: int = Field(default=64, ge=1, le=4096)
-    embedding_device: str = "cpu"
+    embedding_batch_size: int | None = Field(default=None, ge=1, le=4096, description="default: per device")
+    embedding_device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
+    model_cache: Path | None = Field(default=None, description="exported models; default: home/models")
+    embedding_threads: int | None = Field(default=None, ge=1, description="ONNX Runtime threads")
+    embedding_url: str | None = Field(default=None, description="remote backend: base URL up to /v1")
+    embedding_remote_model: str | None = Field(default=None, description="remote backend: model name")
+    embedding_api_key_env: str | None = None
+    embedding_timeout_s: float = Field(default=10.0, gt=0)
 
     max_request_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_document_chars: int = Field(default=2_000_000, ge=1)

@@ -19,6 +19,13 @@ class Embedder(ABC):
 
     name: str
     dimension: int
+    #: what produced the vectors, whatever the backend: the same weights through PyTorch or ONNX give
+    #: the same vectors; another model does not
+    model: str = "unknown"
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.model}/{self.dimension}"
 
     def __init__(self, *, batch_size: int = 64) -> None:
         self.batch_size = batch_size

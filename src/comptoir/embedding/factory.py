@@ -6,16 +6,45 @@ from pathlib import Path
 
 from comptoir.config import Settings
 from comptoir.embedding.base import Embedder
+from comptoir.errors import ConfigurationError
 
 
 def build_embedder(settings: Settings) -> Embedder:
-    if settings.embedding_backend == "fake":
+    backend = settings.embedding_backend
+    if backend == "fake":
         from comptoir.embedding.fake import FakeEmbedder
 
-        return FakeEmbedder(batch_size=settings.embedding_batch_size)
+        return FakeEmbedder(batch_size=settings.embedding_batch_size or 64)
+    if backend == "remote":
+        from comptoir.embedding.remote import RemoteEmbedder
+
+        if not settings.embedding_url or not settings.embedding_remote_model:
+            raise ConfigurationError(
+                "the remote embedding backend needs COMPTOIR_EMBEDDING_URL "
+                "and COMPTOIR_EMBEDDING_REMOTE_MODEL"
+            )
+        return RemoteEmbedder(
+            settings.embedding_url,
+            settings.embedding_remote_model,
+            api_key_env=settings.embedding_api_key_env,
+            timeout_s=settings.embedding_timeout_s,
+            batch_size=settings.embedding_batch_size or 64,
+        )
+    from comptoir.embedding.sentence import default_model_dir
+
+    model_dir = Path(settings.embedding_model) if settings.embedding_model else default_model_dir()
+    if backend in ("onnx", "onnx-int8"):
+        from comptoir.embedding.onnx import OnnxEmbedder
+
+        return OnnxEmbedder(
+            model_dir,
+            cache_dir=settings.model_cache or settings.home / "models",
+            int8=backend == "onnx-int8",
+            batch_size=settings.embedding_batch_size or 32,
+            threads=settings.embedding_threads,
+        )
     from comptoir.embedding.sentence import SentenceTransformerEmbedder
 
-    model_dir = Path(settings.embedding_model) if settings.embedding_model else None
     return SentenceTransformerEmbedder(
         model_dir, device=settings.embedding_device, batch_size=settings.embedding_batch_size
     )

@@ -18,6 +18,7 @@ _WORD = re.compile(r"\w+")
 
 class FakeEmbedder(Embedder):
     name = "fake"
+    model = "fake"
 
     def __init__(self, *, dimension: int = 384, batch_size: int = 64) -> None:
         super().__init__(batch_size=batch_size)

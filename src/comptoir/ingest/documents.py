@@ -102,14 +102,27 @@ class ChangeHook(Protocol):
     def relearn(self, conn: Connection, *, tenant_id: str, changed: uuid.UUID | None) -> None: ...
 
 
+class ModelCheck(Protocol):
+    """Refuses a company whose vectors come from another embedding model (see embedding.models)."""
+
+    def check(self, conn: Connection, *, tenant_id: str, record: bool = False) -> None: ...
+
+
 class DocumentStore:
     def __init__(
-        self, db: Database, embedder: Embedder, chunker: Chunker, *, on_change: ChangeHook | None = None
+        self,
+        db: Database,
+        embedder: Embedder,
+        chunker: Chunker,
+        *,
+        on_change: ChangeHook | None = None,
+        models: ModelCheck | None = None,
     ) -> None:
         self.db = db
         self.embedder = embedder
         self.chunker = chunker
         self.on_change = on_change
+        self.models = models
 
     def chunk(self, doc: ParsedDocument) -> list[str]:
         return list(doc.records) if doc.records else self.chunker.split(doc.prose)
@@ -131,6 +144,8 @@ class DocumentStore:
     def _store(self, tenant_id: str, prepared: _Prepared) -> IngestResult:
         doc, key, content_hash, texts = prepared.doc, prepared.key, prepared.content_hash, prepared.texts
         with self.db.tenant(tenant_id) as conn:
+            if self.models:
+                self.models.check(conn, tenant_id=tenant_id)  # before any embedding work
             existing = conn.execute(_FIND, (tenant_id, key)).fetchone()
         if existing and bytes(existing["content_hash"]) == content_hash:
             return IngestResult(existing["document_id"], doc.title, "unchanged", 0, 0)
@@ -141,6 +156,8 @@ class DocumentStore:
 
         with self.db.tenant(tenant_id) as conn:
             conn.execute(LOCK_COMPANY, (tenant_id,))
+            if self.models:
+                self.models.check(conn, tenant_id=tenant_id, record=True)
             current = conn.execute(_FIND, (tenant_id, key)).fetchone()
             if current and bytes(current["content_hash"]) == content_hash:
                 # a concurrent upload of the same content won the race

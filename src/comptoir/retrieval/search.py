@@ -26,6 +26,7 @@ from comptoir.db.database import Database
 from comptoir.embedding.base import Vectors
 from comptoir.embedding.cached import QueryEmbedder
 from comptoir.errors import InvalidInput
+from comptoir.ingest.documents import ModelCheck
 
 RRF_K = 60
 
@@ -108,10 +109,17 @@ class SearchResult:
 
 class Searcher:
     def __init__(
-        self, db: Database, embedder: QueryEmbedder, *, max_k: int = 50, max_query_chars: int = 2000
+        self,
+        db: Database,
+        embedder: QueryEmbedder,
+        *,
+        max_k: int = 50,
+        max_query_chars: int = 2000,
+        models: ModelCheck | None = None,
     ) -> None:
         self.db = db
         self.embedder = embedder
+        self.models = models
         self.max_k = max_k
         self.max_query_chars = max_query_chars
 
@@ -139,5 +147,7 @@ class Searcher:
 
     def search_vector(self, *, tenant_id: str, query: str, vector: Vectors, k: int) -> list[SearchHit]:
         with self.db.tenant(tenant_id) as conn:
+            if self.models:
+                self.models.check(conn, tenant_id=tenant_id)
             rows = conn.execute(HYBRID_SEARCH, search_params(tenant_id, query, vector, k)).fetchall()
         return [SearchHit(**row) for row in rows]

@@ -1,5 +1,6 @@
-"""A small OpenAI-compatible chat server over real HTTP, scripted to misbehave: for fault-injection tests
-of the provider chain (429 with Retry-After, 5xx, slow answers, streams cut mid-way).
+"""A small OpenAI-compatible server over real HTTP (chat completions and embeddings), scripted to
+misbehave: for fault-injection tests of the provider chain and the remote embedder (429 with
+Retry-After, 5xx, slow answers, streams cut mid-way).
 
     with FakeOpenAI() as fake:
         fake.script(Reply.status(429, retry_after="1"), Reply.ok("Bonjour"))
@@ -38,6 +39,11 @@ class Reply:
     @classmethod
     def slow(cls, delay_s: float, text: str = "Réponse lente.") -> Reply:
         return cls("ok", text, delay_s=delay_s)
+
+    @classmethod
+    def raw(cls, payload: dict[str, Any]) -> Reply:
+        """Answers 200 with this JSON body, whatever was asked."""
+        return cls("raw", json.dumps(payload))
 
     @classmethod
     def cut(cls, text: str = "Une réponse coupée au milieu", after_words: int = 2) -> Reply:
@@ -103,6 +109,10 @@ class FakeOpenAI:
                     self._json(
                         reply.status_code, {"error": {"message": "scripted failure"}}, reply.retry_after
                     )
+                elif reply.kind == "raw":
+                    self._json(200, json.loads(reply.text))
+                elif self.path.endswith("/embeddings"):
+                    self._json(200, _embeddings(body))
                 elif body.get("stream"):
                     self._stream(reply)
                 else:
@@ -147,6 +157,18 @@ class FakeOpenAI:
                 self.wfile.flush()
 
         return Handler
+
+
+def _embeddings(body: dict[str, Any]) -> dict[str, Any]:
+    from comptoir.embedding.fake import FakeEmbedder
+
+    texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+    vectors = FakeEmbedder(dimension=16).embed(texts)
+    return {
+        "object": "list",
+        "model": body.get("model", "fake"),
+        "data": [{"object": "embedding", "index": i, "embedding": v.tolist()} for i, v in enumerate(vectors)],
+    }
 
 
 def _completion(body: dict[str, Any], text: str) -> dict[str, Any]:
