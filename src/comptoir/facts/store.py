@@ -18,13 +18,14 @@ from psycopg.types.json import Jsonb
 from comptoir.db.database import Connection, Database
 from comptoir.facts.conventions import learn_conventions, learn_number_format, learn_vocabulary
 from comptoir.facts.extract import Fact, extract_facts
+from comptoir.facts.money import Conventions
 from comptoir.ingest.documents import BUMP_KNOWLEDGE, LOCK_COMPANY
 
 logger = logging.getLogger(__name__)
 
 _CHUNKS = "SELECT document_id, ordinal, text FROM chunks WHERE tenant_id = %s ORDER BY document_id, ordinal"
 _STORED = "SELECT currency, dollar FROM company_conventions WHERE tenant_id = %s"
-_CLEAR = "DELETE FROM facts WHERE tenant_id = %s AND (%s::uuid IS NULL OR document_id = %s)"
+_CLEAR = "DELETE FROM facts WHERE tenant_id = %s"
 _INSERT = """
     INSERT INTO facts (tenant_id, document_id, ordinal, kind, subject, amount, currency, quantity, size,
                        attributes, text)
@@ -56,8 +57,22 @@ class FactStore:
 
     # -- called by ingestion, inside its transaction -------------------------------------------------
 
-    def relearn(self, conn: Connection, *, tenant_id: str, changed: uuid.UUID | None) -> None:
-        """Learn the company's conventions again; extract facts of ``changed`` (None: every document)."""
+    def document_stored(
+        self, conn: Connection, *, tenant_id: str, document_id: uuid.UUID, chunks: list[str]
+    ) -> None:
+        """Facts of one document, read with the company's conventions (its own evidence for a company
+        that has none yet)."""
+        stored = conn.execute(_STORED, (tenant_id,)).fetchone()
+        conventions = (
+            Conventions(currency=stored["currency"], dollar=stored["dollar"])
+            if stored
+            else learn_conventions(chunks)
+        )
+        self._insert(conn, tenant_id, document_id, extract_facts(chunks, conventions))
+
+    def settle(self, conn: Connection, *, tenant_id: str) -> None:
+        """Learn the company's conventions again from all its chunks; when they changed (a first price in
+        "$CA" tells what "$" means), read every document's facts again with them."""
         rows = conn.execute(_CHUNKS, (tenant_id,)).fetchall()
         texts = [row["text"] for row in rows]
         conventions = learn_conventions(texts)
@@ -66,35 +81,40 @@ class FactStore:
             conventions.currency,
             conventions.dollar,
         ):
-            changed = None  # what amounts mean has changed: read every document again
-        conn.execute(_CLEAR, (tenant_id, changed, changed))
-        by_document: dict[uuid.UUID, list[str]] = {}
-        for row in rows:
-            if changed is None or row["document_id"] == changed:
+            conn.execute(_CLEAR, (tenant_id,))
+            by_document: dict[uuid.UUID, list[str]] = {}
+            for row in rows:
                 by_document.setdefault(row["document_id"], []).append(row["text"])
-        params = [
-            (
-                tenant_id,
-                document_id,
-                f.ordinal,
-                f.kind,
-                f.subject,
-                f.amount,
-                f.currency,
-                f.quantity,
-                f.size,
-                Jsonb(f.attributes),
-                f.text,
-            )
-            for document_id, chunks in by_document.items()
-            for f in extract_facts(chunks, conventions)
-        ]
-        if params:
-            with conn.cursor() as cur:
-                cur.executemany(_INSERT, params)
+            for document_id, chunks in by_document.items():
+                self._insert(conn, tenant_id, document_id, extract_facts(chunks, conventions))
         facts = [s.fact for s in self._facts(conn, tenant_id, None)]
         vocabulary = {**learn_vocabulary(facts), "number_format": learn_number_format(texts)}
         conn.execute(_SAVE, (tenant_id, conventions.currency, conventions.dollar, json.dumps(vocabulary)))
+
+    @staticmethod
+    def _insert(conn: Connection, tenant_id: str, document_id: uuid.UUID, facts: list[Fact]) -> None:
+        if not facts:
+            return
+        with conn.cursor() as cur:
+            cur.executemany(
+                _INSERT,
+                [
+                    (
+                        tenant_id,
+                        document_id,
+                        f.ordinal,
+                        f.kind,
+                        f.subject,
+                        f.amount,
+                        f.currency,
+                        f.quantity,
+                        f.size,
+                        Jsonb(f.attributes),
+                        f.text,
+                    )
+                    for f in facts
+                ],
+            )
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -134,7 +154,7 @@ class FactStore:
         with self.db.tenant(tenant_id) as conn:
             conn.execute(LOCK_COMPANY, (tenant_id,))
             conn.execute("DELETE FROM company_conventions WHERE tenant_id = %s", (tenant_id,))
-            self.relearn(conn, tenant_id=tenant_id, changed=None)
+            self.settle(conn, tenant_id=tenant_id)
             conn.execute(BUMP_KNOWLEDGE, (tenant_id,))  # answers cached from the old facts are stale
             row = conn.execute(
                 "SELECT count(*) AS n FROM facts WHERE tenant_id = %s", (tenant_id,)

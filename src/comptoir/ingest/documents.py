@@ -51,6 +51,8 @@ _REMOVE_TERMS = """
     )
     DELETE FROM term_stats s USING gone
     WHERE s.tenant_id = %(tenant)s AND s.lexeme = gone.lexeme AND s.df <= gone.df"""
+_FIND_MANY = """
+    SELECT doc_key, document_id, content_hash FROM documents WHERE tenant_id = %s AND doc_key = ANY(%s)"""
 _DELETE = "DELETE FROM documents WHERE tenant_id = %s AND document_id = %s"
 _INSERT_DOCUMENT = """
     INSERT INTO documents
@@ -88,6 +90,10 @@ class _Prepared:
     texts: list[str]
 
 
+def _same(row: dict[str, Any] | None, content_hash: bytes) -> bool:
+    return row is not None and bytes(row["content_hash"]) == content_hash
+
+
 def _digest(*parts: str) -> bytes:
     h = hashlib.sha256()
     for part in parts:
@@ -97,9 +103,15 @@ def _digest(*parts: str) -> bytes:
 
 
 class ChangeHook(Protocol):
-    """Told of every change to a company's documents, inside the transaction that makes it."""
+    """Told of changes to a company's documents (company facts learn from them)."""
 
-    def relearn(self, conn: Connection, *, tenant_id: str, changed: uuid.UUID | None) -> None: ...
+    def document_stored(
+        self, conn: Connection, *, tenant_id: str, document_id: uuid.UUID, chunks: list[str]
+    ) -> None:
+        """Inside the transaction that stores the document."""
+
+    def settle(self, conn: Connection, *, tenant_id: str) -> None:
+        """Once a batch of changes is written: learn what depends on all the documents."""
 
 
 class ModelCheck(Protocol):
@@ -128,9 +140,36 @@ class DocumentStore:
         return list(doc.records) if doc.records else self.chunker.split(doc.prose)
 
     def ingest(self, *, tenant_id: str, documents: Sequence[ParsedDocument]) -> list[IngestResult]:
-        """Store documents; every document is chunked and checked before the first one is written."""
+        """Store documents. Every document is chunked and checked before the first one is written; the
+        chunks of all changed documents are embedded in shared batches; each document is then written in
+        its own transaction."""
         prepared = [self._prepare(doc) for doc in documents]
-        return [self._store(tenant_id, doc) for doc in prepared]
+        with self.db.tenant(tenant_id) as conn:
+            if self.models:
+                self.models.check(conn, tenant_id=tenant_id)  # before any embedding work
+            rows = conn.execute(_FIND_MANY, (tenant_id, [p.key for p in prepared])).fetchall()
+        existing = {row["doc_key"]: row for row in rows}
+        changed = [p for p in prepared if not _same(existing.get(p.key), p.content_hash)]
+        inputs = [[f"{p.doc.title}\n{text}" for text in p.texts] for p in changed]
+        hashes = [[_digest(text) for text in texts] for texts in inputs]
+        flat_vectors, embedded = self._embeddings(
+            tenant_id, [t for texts in inputs for t in texts], [h for group in hashes for h in group]
+        )
+        results: dict[str, IngestResult] = {}
+        offset = 0
+        for item, item_hashes in zip(changed, hashes, strict=True):
+            vectors = flat_vectors[offset : offset + len(item_hashes)]
+            offset += len(item_hashes)
+            results[item.key] = self._write(tenant_id, item, item_hashes, vectors, embedded=embedded)
+            embedded = 0  # counted once, on the first document written
+        if changed and self.on_change:
+            with self.db.tenant(tenant_id) as conn:
+                conn.execute(LOCK_COMPANY, (tenant_id,))
+                self.on_change.settle(conn, tenant_id=tenant_id)
+        return [
+            results.get(p.key) or IngestResult(existing[p.key]["document_id"], p.doc.title, "unchanged", 0, 0)
+            for p in prepared
+        ]
 
     def _prepare(self, doc: ParsedDocument) -> _Prepared:
         metadata = json.dumps(doc.metadata, sort_keys=True, ensure_ascii=False)
@@ -141,25 +180,22 @@ class DocumentStore:
             doc, doc.source or doc.title, _digest(doc.title, doc.content, metadata), metadata, texts
         )
 
-    def _store(self, tenant_id: str, prepared: _Prepared) -> IngestResult:
+    def _write(
+        self,
+        tenant_id: str,
+        prepared: _Prepared,
+        hashes: list[bytes],
+        vectors: list[HalfVector],
+        *,
+        embedded: int,
+    ) -> IngestResult:
         doc, key, content_hash, texts = prepared.doc, prepared.key, prepared.content_hash, prepared.texts
-        with self.db.tenant(tenant_id) as conn:
-            if self.models:
-                self.models.check(conn, tenant_id=tenant_id)  # before any embedding work
-            existing = conn.execute(_FIND, (tenant_id, key)).fetchone()
-        if existing and bytes(existing["content_hash"]) == content_hash:
-            return IngestResult(existing["document_id"], doc.title, "unchanged", 0, 0)
-
-        embed_inputs = [f"{doc.title}\n{text}" for text in texts]
-        hashes = [_digest(text) for text in embed_inputs]
-        vectors, embedded = self._embeddings(tenant_id, embed_inputs, hashes)
-
         with self.db.tenant(tenant_id) as conn:
             conn.execute(LOCK_COMPANY, (tenant_id,))
             if self.models:
                 self.models.check(conn, tenant_id=tenant_id, record=True)
             current = conn.execute(_FIND, (tenant_id, key)).fetchone()
-            if current and bytes(current["content_hash"]) == content_hash:
+            if current is not None and _same(current, content_hash):
                 # a concurrent upload of the same content won the race
                 return IngestResult(current["document_id"], doc.title, "unchanged", 0, 0)
             # a replaced document keeps its id: clients may hold on to it
@@ -182,7 +218,9 @@ class DocumentStore:
             self._insert_chunks(conn, tenant_id, document_id, doc.title, texts, hashes, vectors)
             conn.execute(_ADD_TERMS, {"tenant": tenant_id, "document": document_id})
             if self.on_change:
-                self.on_change.relearn(conn, tenant_id=tenant_id, changed=document_id)
+                self.on_change.document_stored(
+                    conn, tenant_id=tenant_id, document_id=document_id, chunks=texts
+                )
             conn.execute(BUMP_KNOWLEDGE, (tenant_id,))
         status: Status = "replaced" if current else "indexed"
         logger.info(
@@ -242,7 +280,7 @@ class DocumentStore:
             if not self._remove(conn, tenant_id, document_id):
                 raise NotFound(f"document {document_id} not found")
             if self.on_change:
-                self.on_change.relearn(conn, tenant_id=tenant_id, changed=document_id)
+                self.on_change.settle(conn, tenant_id=tenant_id)
             conn.execute(BUMP_KNOWLEDGE, (tenant_id,))
 
     def list(self, *, tenant_id: str, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
