@@ -304,6 +304,84 @@ def reembed(ctx: click.Context, company_id: str | None) -> None:
             click.echo(f"{target}: {count} chunks re-embedded with {model}")
 
 
+@main.group("eval")
+def eval_group() -> None:
+    """Measure retrieval quality."""
+
+
+@eval_group.command("retrieval")
+@click.option(
+    "--dataset", "folder", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option("--split", default="test", show_default=True)
+@click.option("--language", type=click.Choice(["fr", "en", "simple"]), default="en", show_default=True)
+@click.option("--max-queries", type=int, default=None, help="evaluate the first N judged queries only")
+@click.option(
+    "--mode",
+    "modes",
+    multiple=True,
+    type=click.Choice(["dense", "fulltext", "hybrid"]),
+    help="default: all three",
+)
+@click.option("--keep", is_flag=True, help="keep the evaluation company afterwards")
+@click.pass_context
+def eval_retrieval(
+    ctx: click.Context,
+    folder: Path,
+    split: str,
+    language: str,
+    max_queries: int | None,
+    modes: tuple[str, ...],
+    keep: bool,
+) -> None:
+    """nDCG@10, Recall@10, Recall@100 and MRR@10 of dense, full-text and hybrid search on a BEIR dataset
+    (corpus.jsonl, queries.jsonl, qrels/<split>.tsv), loaded through the real ingestion path."""
+    import secrets
+
+    from tqdm import tqdm
+
+    from comptoir.evaluation.beir import MODES, evaluate, ingest_corpus, load_dataset
+
+    dataset = load_dataset(folder, split=split, max_queries=max_queries)
+    with _comptoir(_settings(ctx)) as app:
+        name = "".join(c if c.isalnum() else "-" for c in dataset.name.lower())[:40].strip("-") or "dataset"
+        tenant = f"eval-{name}-{secrets.token_hex(3)}"
+        app.companies.create(company_id=tenant, name=f"evaluation of {dataset.name}", language=language)
+        try:
+            with tqdm(total=len(dataset.corpus), desc="ingest", unit="doc", file=sys.stderr) as bar:
+                ids, rate = ingest_corpus(app, tenant, dataset, progress=bar.update)
+            click.echo(
+                f"{dataset.name}: {len(dataset.corpus)} documents, {len(dataset.queries)} queries ({split}); "
+                f"embedder {app.embedder.name}; ingestion {rate:.0f} chunks/s"
+            )
+            for scores in evaluate(app, tenant, dataset, ids, modes=tuple(modes) or MODES):  # type: ignore[arg-type]
+                click.echo(scores.line())
+        finally:
+            if not keep:
+                app.companies.delete(company_id=tenant)
+
+
+@main.group("bench")
+def bench_group() -> None:
+    """Measure speed."""
+
+
+@bench_group.command("embed")
+@click.option("--texts", type=int, default=512, show_default=True)
+@click.pass_context
+def bench_embed(ctx: click.Context, texts: int) -> None:
+    """Chunks/s and single-query latency of each available embedding backend, side by side."""
+    from comptoir.embedding.benchmark import available_backends, measure, sample_texts
+
+    settings = _settings(ctx)
+    corpus = sample_texts(texts)
+    results = []
+    for backend in available_backends(settings):
+        result = measure(backend(), corpus)
+        results.append(result)
+        click.echo(result.line(baseline=results[0]))
+
+
 @main.group()
 def db() -> None:
     """The embedded database: start, stop, status, url."""

@@ -41,6 +41,11 @@ _ADD_TERMS = """
     SELECT %(tenant)s, lexeme, count(*) FROM chunks, unnest(tsvector_to_array(tsv)) AS lexeme
     WHERE tenant_id = %(tenant)s AND document_id = %(document)s GROUP BY lexeme ORDER BY lexeme
     ON CONFLICT (tenant_id, lexeme) DO UPDATE SET df = term_stats.df + excluded.df"""
+_COUNT_LEXEMES = """
+    UPDATE documents SET lexemes = (
+        SELECT coalesce(sum(length(tsv)), 0) FROM chunks
+        WHERE tenant_id = %(tenant)s AND document_id = %(document)s)
+    WHERE tenant_id = %(tenant)s AND document_id = %(document)s"""
 _REMOVE_TERMS = """
     WITH gone AS (
         SELECT lexeme, count(*) AS df FROM chunks, unnest(tsvector_to_array(tsv)) AS lexeme
@@ -217,6 +222,7 @@ class DocumentStore:
             )
             self._insert_chunks(conn, tenant_id, document_id, doc.title, texts, hashes, vectors)
             conn.execute(_ADD_TERMS, {"tenant": tenant_id, "document": document_id})
+            conn.execute(_COUNT_LEXEMES, {"tenant": tenant_id, "document": document_id})
             if self.on_change:
                 self.on_change.document_stored(
                     conn, tenant_id=tenant_id, document_id=document_id, chunks=texts

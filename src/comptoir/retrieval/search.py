@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from pgvector import HalfVector
@@ -29,6 +30,8 @@ from comptoir.errors import InvalidInput
 from comptoir.ingest.documents import ModelCheck
 
 RRF_K = 60
+BM25_K1 = 1.2
+BM25_B = 0.75
 
 HYBRID_SEARCH = """
 WITH company AS (
@@ -41,13 +44,18 @@ terms AS (
     LEFT JOIN term_stats s ON s.tenant_id = %(tenant)s AND s.lexeme = t.lexeme
 ),
 size AS (
-    SELECT coalesce(sum(chunk_count), 0) AS n FROM documents WHERE tenant_id = %(tenant)s
+    SELECT coalesce(sum(chunk_count), 0) AS n,
+           coalesce(sum(lexemes)::float8 / nullif(sum(chunk_count), 0), 1) AS avgdl
+    FROM documents WHERE tenant_id = %(tenant)s
 ),
-query AS (
-    SELECT string_agg(quote_literal(t.lexeme), ' | ')::tsquery AS tsq
+kept AS (
+    SELECT quote_literal(t.lexeme)::tsquery AS q, ln(1 + (size.n - t.df + 0.5) / (t.df + 0.5)) AS idf
     FROM (SELECT lexeme, df, row_number() OVER (ORDER BY df, lexeme) AS rarity FROM terms WHERE df > 0) t,
          size
     WHERE t.df * 2 <= size.n OR (t.rarity = 1 AND t.df < size.n)
+),
+query AS (
+    SELECT (SELECT string_agg(q::text, ' | ') FROM kept)::tsquery AS tsq, avgdl FROM size
 ),
 dense AS (
     SELECT document_id, ordinal, row_number() OVER (ORDER BY distance) AS rank FROM (
@@ -57,16 +65,21 @@ dense AS (
 ),
 lexical AS (
     SELECT document_id, ordinal, row_number() OVER (ORDER BY score DESC) AS rank FROM (
-        SELECT ch.document_id, ch.ordinal, ts_rank_cd(ch.tsv, q.tsq) AS score FROM chunks ch, query q
+        SELECT ch.document_id, ch.ordinal,
+               (SELECT sum(k.idf) FROM kept k WHERE ch.tsv @@ k.q) * (%(bm25_k1)s + 1)
+               / (1 + %(bm25_k1)s * (1 - %(bm25_b)s + %(bm25_b)s * length(ch.tsv) / q.avgdl)) AS score
+        FROM chunks ch, query q
         WHERE ch.tenant_id = %(tenant)s AND ch.tsv @@ q.tsq ORDER BY score DESC LIMIT %(candidates)s
     ) l
 ),
 fused AS (
-    SELECT document_id, ordinal, sum(1.0 / (%(rrf_k)s + rank)) AS score,
+    SELECT document_id, ordinal, sum(weight / (%(rrf_k)s + rank)) AS score,
            min(rank) FILTER (WHERE leg = 'dense') AS dense_rank,
            min(rank) FILTER (WHERE leg = 'lexical') AS lexical_rank
-    FROM (SELECT *, 'dense' AS leg FROM dense UNION ALL SELECT *, 'lexical' FROM lexical) legs
+    FROM (SELECT *, 'dense' AS leg, %(dense_weight)s::float8 AS weight FROM dense
+          UNION ALL SELECT *, 'lexical', %(lexical_weight)s::float8 FROM lexical) legs
     GROUP BY document_id, ordinal
+    HAVING sum(weight) > 0
     ORDER BY score DESC LIMIT %(k)s
 )
 SELECT f.document_id, d.title, ch.text, f.score::float8 AS score, f.dense_rank, f.lexical_rank,
@@ -78,8 +91,20 @@ ORDER BY f.score DESC, f.dense_rank NULLS LAST
 """
 
 
-def search_params(tenant_id: str, query: str, vector: Vectors, k: int) -> dict[str, object]:
+Mode = Literal["hybrid", "dense", "fulltext"]
+#: weight of the (dense, full-text) legs in the fusion; 0 leaves a leg out (for evaluation)
+LEG_WEIGHTS: dict[str, tuple[float, float]] = {
+    "hybrid": (1.0, 1.0),
+    "dense": (1.0, 0.0),
+    "fulltext": (0.0, 1.0),
+}
+
+
+def search_params(
+    tenant_id: str, query: str, vector: Vectors, k: int, mode: Mode = "hybrid"
+) -> dict[str, object]:
     """Parameters of HYBRID_SEARCH: each leg contributes max(4k, 40) candidates to the fusion."""
+    dense_weight, lexical_weight = LEG_WEIGHTS[mode]
     return {
         "tenant": tenant_id,
         "query": query,
@@ -87,6 +112,10 @@ def search_params(tenant_id: str, query: str, vector: Vectors, k: int) -> dict[s
         "k": k,
         "candidates": max(4 * k, 40),
         "rrf_k": RRF_K,
+        "bm25_k1": BM25_K1,
+        "bm25_b": BM25_B,
+        "dense_weight": dense_weight,
+        "lexical_weight": lexical_weight,
     }
 
 
@@ -145,9 +174,11 @@ class Searcher:
             },
         )
 
-    def search_vector(self, *, tenant_id: str, query: str, vector: Vectors, k: int) -> list[SearchHit]:
+    def search_vector(
+        self, *, tenant_id: str, query: str, vector: Vectors, k: int, mode: Mode = "hybrid"
+    ) -> list[SearchHit]:
         with self.db.tenant(tenant_id) as conn:
             if self.models:
                 self.models.check(conn, tenant_id=tenant_id)
-            rows = conn.execute(HYBRID_SEARCH, search_params(tenant_id, query, vector, k)).fetchall()
+            rows = conn.execute(HYBRID_SEARCH, search_params(tenant_id, query, vector, k, mode)).fetchall()
         return [SearchHit(**row) for row in rows]

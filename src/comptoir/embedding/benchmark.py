@@ -1,0 +1,75 @@
+"""Embedding speed of each available backend on the same texts: chunks per second for ingestion, and the
+median latency of one query."""
+
+from __future__ import annotations
+
+import functools
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+
+from comptoir.config import Settings
+from comptoir.embedding.base import Embedder
+from comptoir.ingest.chunking import Chunker
+from comptoir.ingest.loaders import parse_file
+
+QUERIES = (
+    "Prix lot 300 couches taille 4 ?",
+    "Livraison à Cocody c'est combien ?",
+    "vous êtes ouverts le dimanche ?",
+)
+
+
+@dataclass(frozen=True)
+class EmbedSpeed:
+    backend: str
+    chunks_per_s: float
+    query_p50_ms: float
+
+    def line(self, *, baseline: EmbedSpeed) -> str:
+        ratio = self.chunks_per_s / baseline.chunks_per_s
+        return (
+            f"{self.backend:<22} {self.chunks_per_s:7.0f} chunks/s  query p50 {self.query_p50_ms:5.2f} ms  "
+            f"x{ratio:.2f} vs {baseline.backend}"
+        )
+
+
+def sample_texts(count: int) -> list[str]:
+    """The demo companies' chunks (catalog rows, FAQ and delivery paragraphs), repeated to ``count``."""
+    chunks: list[str] = []
+    root = resources.files("comptoir") / "demo"
+    for folder in sorted(root.iterdir(), key=lambda p: p.name):
+        if not folder.is_dir():
+            continue
+        for item in sorted(folder.iterdir(), key=lambda p: p.name):
+            if item.name.endswith((".csv", ".md")):
+                doc = parse_file(item.name, item.read_bytes())
+                chunks += doc.records or Chunker().split(doc.prose)
+    return [f"{chunks[i % len(chunks)]} #{i}" for i in range(count)]
+
+
+def available_backends(settings: Settings) -> list[Callable[[], Embedder]]:
+    """PyTorch first (the baseline), then ONNX fp32 and int8, then the remote endpoint if configured."""
+    from comptoir.embedding.factory import build_embedder
+
+    names = ["sentence-transformers", "onnx", "onnx-int8"] + (["remote"] if settings.embedding_url else [])
+    return [
+        functools.partial(build_embedder, settings.model_copy(update={"embedding_backend": n})) for n in names
+    ]
+
+
+def measure(embedder: Embedder, texts: list[str], *, rounds: int = 3) -> EmbedSpeed:
+    embedder.embed(texts[:32])  # warm-up
+    rates = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        embedder.embed(texts)
+        rates.append(len(texts) / (time.perf_counter() - started))
+    latencies = []
+    for i in range(60):
+        started = time.perf_counter()
+        embedder.embed_query(QUERIES[i % len(QUERIES)])
+        latencies.append((time.perf_counter() - started) * 1000)
+    return EmbedSpeed(embedder.name.split(":")[0], statistics.median(rates), statistics.median(latencies))

@@ -1,0 +1,1 @@
+"""Retrieval evaluation on BEIR-layout datasets, through the real ingestion and search."""
