@@ -116,3 +116,31 @@ def test_terms_found_in_most_chunks_do_not_drive_the_full_text_ranking(comptoir:
     # a question made only of such terms leaves the ranking to the dense leg, with k results still
     common = comptoir.searcher.search(tenant_id="awa", query="prix des couches", k=4).hits
     assert len(common) == 4 and all(h.lexical_rank is None for h in common)
+
+
+def test_full_text_ranks_by_bm25(comptoir: Comptoir) -> None:
+    comptoir.companies.create(company_id="bm25", name="bm25", language="en")
+    texts = {
+        "common-1": "The harbour ferry schedule changes in winter.",
+        "common-2": "Winter storms close the harbour road.",
+        "common-3": "Winter prices apply from November to March.",
+        "common-4": "Our winter opening hours are shorter.",
+        "rare-short": "Zanzibar spices.",
+        "rare-long": "Zanzibar spices arrive by boat at the market every Thursday.",
+        "filler-1": "Bread is baked every morning.",
+        "filler-2": "Parking is free for customers.",
+        "filler-3": "Gift cards are sold at the counter.",
+        "filler-4": "Returns are accepted within thirty days.",
+    }
+    comptoir.documents.ingest(
+        tenant_id="bm25",
+        documents=[_doc(title, text) for title, text in texts.items()],  # type: ignore[misc]
+    )
+    vector = comptoir.embedder.embed_query("winter zanzibar")
+    hits = comptoir.searcher.search_vector(
+        tenant_id="bm25", query="winter zanzibar", vector=vector, k=10, mode="fulltext"
+    )
+    order = [h.title for h in hits]
+    # "zanzibar" is in 2 of 10 chunks, "winter" in 4: the rare term weighs more; the shorter chunk first
+    assert order[:2] == ["rare-short", "rare-long"]
+    assert set(order[2:]) == {"common-1", "common-2", "common-3", "common-4"}
