@@ -82,14 +82,15 @@ CREATE TABLE chunks (
 CREATE INDEX chunks_tsv ON chunks USING gin (tenant_id, tsv);
 CREATE INDEX chunks_text_hash ON chunks (tenant_id, text_hash);
 
-DO $$
-DECLARE t text;
+-- Tenant isolation, defined once: row-level security enabled and forced (the owner is subject to it
+-- too), and one policy that fails closed when no tenant is set. Every tenant table goes through it.
+CREATE FUNCTION comptoir_isolate(tbl regclass) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    FOREACH t IN ARRAY ARRAY['companies', 'api_keys', 'documents', 'chunks'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format(
-            'CREATE POLICY tenant_isolation ON %I USING (tenant_id = comptoir_current_tenant()) '
-            'WITH CHECK (tenant_id = comptoir_current_tenant())', t);
-    END LOOP;
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);
+    EXECUTE format(
+        'CREATE POLICY tenant_isolation ON %s USING (tenant_id = comptoir_current_tenant()) '
+        'WITH CHECK (tenant_id = comptoir_current_tenant())', tbl);
 END $$;
+
+SELECT comptoir_isolate(t) FROM unnest(ARRAY['companies', 'api_keys', 'documents', 'chunks']::regclass[]) AS t;

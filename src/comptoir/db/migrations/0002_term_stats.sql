@@ -9,10 +9,7 @@ CREATE TABLE term_stats (
     PRIMARY KEY (tenant_id, lexeme)
 );
 
-ALTER TABLE term_stats ENABLE ROW LEVEL SECURITY;
-ALTER TABLE term_stats FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON term_stats
-    USING (tenant_id = comptoir_current_tenant()) WITH CHECK (tenant_id = comptoir_current_tenant());
+SELECT comptoir_isolate('term_stats');
 
 INSERT INTO term_stats (tenant_id, lexeme, df)
 SELECT tenant_id, lexeme, count(*) FROM chunks, unnest(tsvector_to_array(tsv)) AS lexeme

@@ -24,14 +24,4 @@ CREATE TABLE prompts (
     PRIMARY KEY (tenant_id, version)
 );
 
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['turns', 'prompts'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format(
-            'CREATE POLICY tenant_isolation ON %I USING (tenant_id = comptoir_current_tenant()) '
-            'WITH CHECK (tenant_id = comptoir_current_tenant())', t);
-    END LOOP;
-END $$;
+SELECT comptoir_isolate(t) FROM unnest(ARRAY['turns', 'prompts']::regclass[]) AS t;

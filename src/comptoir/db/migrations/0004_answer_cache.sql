@@ -30,14 +30,4 @@ CREATE TABLE cache_stats (
     misses    bigint NOT NULL DEFAULT 0
 );
 
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['answer_cache', 'cache_stats'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format(
-            'CREATE POLICY tenant_isolation ON %I USING (tenant_id = comptoir_current_tenant()) '
-            'WITH CHECK (tenant_id = comptoir_current_tenant())', t);
-    END LOOP;
-END $$;
+SELECT comptoir_isolate(t) FROM unnest(ARRAY['answer_cache', 'cache_stats']::regclass[]) AS t;

@@ -28,14 +28,4 @@ CREATE TABLE company_conventions (
     learned_at timestamptz NOT NULL DEFAULT now()
 );
 
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['facts', 'company_conventions'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format(
-            'CREATE POLICY tenant_isolation ON %I USING (tenant_id = comptoir_current_tenant()) '
-            'WITH CHECK (tenant_id = comptoir_current_tenant())', t);
-    END LOOP;
-END $$;
+SELECT comptoir_isolate(t) FROM unnest(ARRAY['facts', 'company_conventions']::regclass[]) AS t;
