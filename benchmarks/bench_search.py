@@ -38,7 +38,7 @@ from comptoir.db.bootstrap import app_url_for
 from comptoir.db.database import Database
 from comptoir.db.embedded import EmbeddedPostgres
 from comptoir.db.migrate import ensure_app_role, migrate
-from comptoir.embedding.sentence import SentenceTransformerEmbedder
+from comptoir.embedding import Embedder, build_embedder
 from comptoir.ingest.loaders import parse_file
 from comptoir.retrieval.search import HYBRID_SEARCH, search_params
 from comptoir.testing.server import serve_in_thread
@@ -111,7 +111,7 @@ def measure_ingestion(comptoir: Comptoir, rows: int) -> float:
     return rows / elapsed
 
 
-def bulk_load(owner_url: str, embedder: SentenceTransformerEmbedder, companies: int, chunks: int) -> float:
+def bulk_load(owner_url: str, embedder: Embedder, companies: int, chunks: int) -> float:
     rng = random.Random(11)
     pool_texts = [catalog_row(rng, -1, i) for i in range(3000)]
     pool = embedder.embed(pool_texts)
@@ -159,6 +159,10 @@ def bulk_load(owner_url: str, embedder: SentenceTransformerEmbedder, companies: 
             "FROM staging"
         )
         conn.execute(
+            "UPDATE documents d SET lexemes = (SELECT sum(length(c.tsv)) FROM chunks c "
+            "WHERE c.tenant_id = d.tenant_id AND c.document_id = d.document_id)"
+        )
+        conn.execute(
             "INSERT INTO term_stats SELECT tenant_id, lexeme, count(*) "
             "FROM chunks, unnest(tsvector_to_array(tsv)) AS lexeme GROUP BY tenant_id, lexeme"
         )
@@ -203,7 +207,8 @@ def dense_recall(
             with conn.transaction():
                 conn.execute("SELECT set_config('comptoir.tenant_id', %s, true)", (tenant,))
                 rows = conn.execute(
-                    f"SELECT ordinal FROM chunks WHERE {tenant_filter} ORDER BY embedding <=> %s LIMIT %s",
+                    f"SELECT ordinal FROM chunks WHERE {tenant_filter} "
+                    "ORDER BY embedding::halfvec(384) <=> %s LIMIT %s",
                     (tenant, HalfVector(vector.astype(np.float16)), n),
                 ).fetchall()
             found[index] = [r[0] for r in rows]
@@ -254,14 +259,14 @@ def main() -> None:
             migrate(conn)
             ensure_app_role(conn, role="comptoir_app", password=None)
         app_url = app_url_for(owner_url, role="comptoir_app", password=None)
-        embedder = SentenceTransformerEmbedder()
+        embedder = build_embedder(Settings(home=home))  # the server's default backend
         db = Database(app_url, min_size=2, max_size=8)
         db.open()
         comptoir = Comptoir(Settings(home=home, admin_key=ADMIN_KEY), db, embedder, admin_key=ADMIN_KEY)
 
         rate = measure_ingestion(comptoir, args.ingest_rows)
         print(
-            f"ingestion (real path, all-MiniLM-L6-v2 on CPU): {rate:7.1f} chunks/s "
+            f"ingestion (real path, {embedder.name}): {rate:7.1f} chunks/s "
             f"over {args.ingest_rows} rows"
         )
         total = args.companies * args.chunks
@@ -291,7 +296,9 @@ def main() -> None:
         with psycopg.connect(owner_url, autocommit=True) as conn:
             conn.execute("SET maintenance_work_mem = '1GB'")
             conn.execute(
-                "CREATE INDEX chunks_embedding_hnsw ON chunks USING hnsw (embedding halfvec_cosine_ops)"
+                # the column fixes no dimension (models may change): the index is on a cast expression
+                "CREATE INDEX chunks_embedding_hnsw ON chunks "
+                "USING hnsw ((embedding::halfvec(384)) halfvec_cosine_ops)"
             )
             conn.execute("ANALYZE chunks")
         build = time.perf_counter() - started
@@ -301,7 +308,11 @@ def main() -> None:
         # a dense-leg filter the B-tree cannot serve, and check that the plan does use the index.
         dense_filter = "WHERE tenant_id = %(tenant)s ORDER BY distance"
         assert dense_filter in HYBRID_SEARCH
-        hnsw_sql = HYBRID_SEARCH.replace(dense_filter, "WHERE tenant_id || '' = %(tenant)s ORDER BY distance")
+        hnsw_sql = HYBRID_SEARCH.replace(
+            dense_filter, "WHERE tenant_id || '' = %(tenant)s ORDER BY distance"
+        ).replace(
+            "embedding <=> %(vector)s AS distance", "embedding::halfvec(384) <=> %(vector)s AS distance"
+        )
         results = {}
         for mode in ("off", "relaxed_order"):
             with psycopg.connect(owner_url, autocommit=True) as conn:

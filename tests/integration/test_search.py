@@ -144,3 +144,10 @@ def test_full_text_ranks_by_bm25(comptoir: Comptoir) -> None:
     # "zanzibar" is in 2 of 10 chunks, "winter" in 4: the rare term weighs more; the shorter chunk first
     assert order[:2] == ["rare-short", "rare-long"]
     assert set(order[2:]) == {"common-1", "common-2", "common-3", "common-4"}
+
+
+def test_a_company_whose_chunks_have_no_words_still_searches(comptoir: Comptoir) -> None:
+    comptoir.companies.create(company_id="dots", name="dots", language="fr")
+    comptoir.documents.ingest(tenant_id="dots", documents=[_doc("...", "... !!! ???"), _doc("-", "— – -")])  # type: ignore[list-item]
+    hits = comptoir.searcher.search(tenant_id="dots", query="bonjour", k=2).hits
+    assert len(hits) == 2 and all(h.lexical_rank is None for h in hits)

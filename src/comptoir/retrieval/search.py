@@ -45,7 +45,7 @@ terms AS (
 ),
 size AS (
     SELECT coalesce(sum(chunk_count), 0) AS n,
-           coalesce(sum(lexemes)::float8 / nullif(sum(chunk_count), 0), 1) AS avgdl
+           greatest(coalesce(sum(lexemes)::float8 / nullif(sum(chunk_count), 0), 1), 1) AS avgdl
     FROM documents WHERE tenant_id = %(tenant)s
 ),
 kept AS (
