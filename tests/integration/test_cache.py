@@ -222,7 +222,7 @@ def test_process_stats_are_for_the_admin(client: TestClient, awa: str) -> None:
     stats = client.get("/v1/stats", headers=admin()).json()
     assert stats["embedder"]["dimension"] == 384 and stats["embedder"]["texts_embedded"] > 0
     caches = {c["name"]: c for c in stats["caches"]}
-    assert set(caches) == {"query_embeddings", "prompts", "answers_l1"}
+    assert set(caches) == {"query_embeddings", "prompts", "facts", "answers_l1"}
     assert caches["query_embeddings"]["hits"] >= 1 and caches["answers_l1"]["hits"] >= 1
     assert (
         client.put("/v1/companies/awa/cache", json={"threshold": 1.5}, headers=bearer(awa)).status_code == 422

@@ -46,7 +46,11 @@ def purge_cache(tenant: TenantDep, comptoir: ComptoirDep) -> Response:
 @router.get("/v1/stats")
 def process_stats(_: AdminDep, comptoir: ComptoirDep) -> dict[str, Any]:
     """This process: the model it loaded, its in-process caches, its providers' circuit breakers."""
-    caches: list[LRUCache[Any, Any]] = [comptoir.query_embedder.cache, comptoir.prompts.cache]
+    caches: list[LRUCache[Any, Any]] = [
+        comptoir.query_embedder.cache,
+        comptoir.prompts.cache,
+        comptoir.fact_index.cache,
+    ]
     if comptoir.answer_cache is not None:
         caches.append(comptoir.answer_cache.l1)
     return {

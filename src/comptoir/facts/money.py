@@ -149,7 +149,3 @@ def parse_amount(
     if match.group("k"):
         amount *= 1000
     return Money(amount, conventions.currency, match.group(0).strip(), match.start(), match.end())
-
-
-def format_amount(money: Money) -> str:
-    return f"{money.amount.normalize():f} {money.currency}"
