@@ -1,10 +1,11 @@
-"""The chat pipeline: normalise → memory → embed → cache → retrieve → facts → prompt → generate → store,
-each stage named and timed.
+"""The chat pipeline, each stage named and timed: normalize → memory → cache (exact repeat) → embed →
+cache (similar question) → retrieve → facts → prompt → generate → store.
 
-Memory is read before retrieval because a follow-up ("et en taille 5 ?") is retrieved together with the
-question it follows, and because the cache must know whether a message depends on the conversation.
-Generation goes through the provider chain; with no provider, or when all fail before the deadline, the
-extractive answerer composes the answer from the passages.
+Memory is read first because a follow-up ("et en taille 5 ?") is retrieved together with the question it
+follows, and is never answered from the cache. An exact repeat is looked up before the question is
+embedded. The company's own terms sharpen the retrieval query (counted in the facts stage). Generation
+goes through the provider chain; with no provider, or when all fail before the deadline, the extractive
+answerer composes the answer from the matching facts or the passages.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from comptoir.chat.prompts import Passage, PromptStore, build_messages
 from comptoir.chat.providers import ProviderChain
 from comptoir.chat.seams import AnswerCache, CachedAnswer, CacheScope, FactHit, FactSource, NoCache, NoFacts
 from comptoir.chat.stages import StageClock
-from comptoir.companies import Company, CompanyService
+from comptoir.companies import CompanyService
 from comptoir.config import Settings
 from comptoir.embedding.cached import QueryEmbedder
 from comptoir.errors import InvalidInput
@@ -59,7 +60,6 @@ class _Context:
     messages: list[dict[str, str]] = field(default_factory=list)
     cached: CachedAnswer | None = None
     vector: Any = None
-    company: Company | None = None
     scope: CacheScope | None = None
     follow_up: bool = False
     previous_question: str | None = None
@@ -130,7 +130,7 @@ class ChatPipeline:
             ctx.previous_question = history[-1].question
         retrieval_query = f"{ctx.previous_question}\n{question}" if ctx.previous_question else question
         with clock.stage("cache"):
-            ctx.company = company = self.companies.get(company_id=tenant_id)
+            company = self.companies.get(company_id=tenant_id)
             ctx.language = company.language
             ctx.scope = CacheScope(
                 tenant_id,
