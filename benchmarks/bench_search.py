@@ -265,10 +265,7 @@ def main() -> None:
         comptoir = Comptoir(Settings(home=home, admin_key=ADMIN_KEY), db, embedder, admin_key=ADMIN_KEY)
 
         rate = measure_ingestion(comptoir, args.ingest_rows)
-        print(
-            f"ingestion (real path, {embedder.name}): {rate:7.1f} chunks/s "
-            f"over {args.ingest_rows} rows"
-        )
+        print(f"ingestion (real path, {embedder.name}): {rate:7.1f} chunks/s over {args.ingest_rows} rows")
         total = args.companies * args.chunks
         load_rate = bulk_load(owner_url, embedder, args.companies, args.chunks)
         print(f"bulk load by COPY: {total} chunks in {args.companies} companies, {load_rate:,.0f} chunks/s")
