@@ -19,6 +19,7 @@ import click
 
 from comptoir.config import Settings
 from comptoir.errors import ComptoirError, InvalidInput
+from comptoir.facts.extract import KINDS
 from comptoir.logs import configure_logging
 
 logger = logging.getLogger(__name__)
@@ -255,7 +256,7 @@ def chat_command(ctx: click.Context, company_id: str, user_id: str) -> None:
 
 @main.command()
 @click.option("--company", "company_id", envvar="COMPTOIR_COMPANY", required=True)
-@click.option("--kind", type=click.Choice(["offer", "delivery", "contact", "hours", "payment"]))
+@click.option("--kind", type=click.Choice(KINDS))
 @click.option("--relearn", is_flag=True, help="learn conventions and facts again from all documents first")
 @click.pass_context
 def facts(ctx: click.Context, company_id: str, kind: str | None, relearn: bool) -> None:

@@ -282,3 +282,8 @@ def test_health_and_openapi(client: TestClient) -> None:
     assert "/v1/companies/{company_id}/search" in spec["paths"]
     body = spec["paths"]["/v1/companies/{company_id}/documents"]["post"]["requestBody"]["content"]
     assert set(body) == {"application/json", "multipart/form-data"}
+    # the one error shape is documented on the routes
+    search_errors = spec["paths"]["/v1/companies/{company_id}/search"]["post"]["responses"]
+    assert search_errors["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
+    assert search_errors["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
+    assert set(spec["components"]["schemas"]["ErrorOut"]["properties"]) == {"error"}

@@ -17,7 +17,10 @@ from comptoir.api import (
 from comptoir.api.deps import ComptoirDep
 from comptoir.api.errors import error_response, install_error_handlers
 from comptoir.api.limits import BodySizeLimit
+from comptoir.api.schemas import ErrorOut
 from comptoir.app import Comptoir
+
+ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422)
 
 
 def create_app(comptoir: Comptoir) -> FastAPI:
@@ -25,6 +28,8 @@ def create_app(comptoir: Comptoir) -> FastAPI:
         title="Comptoir",
         version=__version__,
         description="Multi-tenant retrieval-augmented chat server for businesses.",
+        # every error, whatever the route, has one JSON shape: say so in the OpenAPI page
+        responses={status: {"model": ErrorOut, "description": "error"} for status in ERROR_STATUSES},
     )
     app.state.comptoir = comptoir
     install_error_handlers(app)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from comptoir.api.deps import ComptoirDep, TenantDep
 from comptoir.api.schemas import FactOut, FactsOut, RelearnOut
+from comptoir.facts.extract import Kind
 from comptoir.facts.store import StoredFact
 
 router = APIRouter(prefix="/v1/companies/{company_id}/facts", tags=["facts"])
@@ -33,7 +34,7 @@ def _out(stored: StoredFact) -> FactOut:
 def list_facts(
     tenant: TenantDep,
     comptoir: ComptoirDep,
-    kind: Literal["offer", "delivery", "contact", "hours", "payment"] | None = Query(None),
+    kind: Annotated[Kind | None, Query()] = None,
 ) -> FactsOut:
     """Offers, delivery zones, contacts, hours and payment methods, each with its source document."""
     return FactsOut(
