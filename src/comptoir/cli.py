@@ -375,11 +375,8 @@ def bench_embed(ctx: click.Context, texts: int) -> None:
     from comptoir.embedding.benchmark import available_backends, measure, sample_texts
 
     settings = _settings(ctx)
-    corpus = sample_texts(texts)
-    results = []
-    for backend in available_backends(settings):
-        result = measure(backend(), corpus)
-        results.append(result)
+    results = measure([backend() for backend in available_backends(settings)], sample_texts(texts))
+    for result in results:
         click.echo(result.line(baseline=results[0]))
 
 

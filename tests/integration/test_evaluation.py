@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from comptoir.app import Comptoir
 from comptoir.cli import main
+from comptoir.embedding.base import Vectors
 from comptoir.embedding.benchmark import measure, sample_texts
 from comptoir.embedding.fake import FakeEmbedder
 from comptoir.ingest.loaders import parse_text
@@ -85,9 +87,20 @@ def test_eval_retrieval_on_a_beir_folder(test_db: ClonedDatabase, tmp_path: Path
     assert missing.exit_code == 1 and "not a BEIR dataset" in missing.output
 
 
+class SlowEmbedder(FakeEmbedder):
+    name = "slow:fake"
+
+    def _embed_batch(self, texts: list[str]) -> Vectors:
+        time.sleep(0.002 * len(texts))
+        return super()._embed_batch(texts)
+
+
 def test_embed_benchmark_measures_on_demo_texts() -> None:
     texts = sample_texts(64)
     assert len(texts) == 64 and len(set(texts)) == 64
-    speed = measure(FakeEmbedder(), texts, rounds=1)
-    assert speed.backend == "fake" and speed.chunks_per_s > 0 and speed.query_p50_ms > 0
+    speed, slower = measure([FakeEmbedder(), SlowEmbedder()], texts, rounds=2)
+    assert speed.backend == "fake" and slower.backend == "slow"
+    assert speed.chunks_per_s > 0 and speed.query_p50_ms > 0
+    assert slower.chunks_per_s < 500 < speed.chunks_per_s and slower.query_p50_ms >= 2
     assert speed.line(baseline=speed).startswith("fake") and "x1.00 vs fake" in speed.line(baseline=speed)
+    assert slower.line(baseline=speed).startswith("slow") and "vs fake" in slower.line(baseline=speed)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -60,16 +60,23 @@ def available_backends(settings: Settings) -> list[Callable[[], Embedder]]:
     ]
 
 
-def measure(embedder: Embedder, texts: list[str], *, rounds: int = 3) -> EmbedSpeed:
-    embedder.embed(texts[:32])  # warm-up
-    rates = []
+def measure(embedders: Sequence[Embedder], texts: list[str], *, rounds: int = 5) -> list[EmbedSpeed]:
+    """Median chunks/s and query latency of each embedder. The rounds are interleaved (each round times
+    every backend once) so that a noisy neighbour slows them all alike and the ratios hold."""
+    for embedder in embedders:
+        embedder.embed(texts[:32])  # warm-up
+    rates: list[list[float]] = [[] for _ in embedders]
+    latencies: list[list[float]] = [[] for _ in embedders]
     for _ in range(rounds):
-        started = time.perf_counter()
-        embedder.embed(texts)
-        rates.append(len(texts) / (time.perf_counter() - started))
-    latencies = []
-    for i in range(60):
-        started = time.perf_counter()
-        embedder.embed_query(QUERIES[i % len(QUERIES)])
-        latencies.append((time.perf_counter() - started) * 1000)
-    return EmbedSpeed(embedder.name.split(":")[0], statistics.median(rates), statistics.median(latencies))
+        for embedder, rate, latency in zip(embedders, rates, latencies, strict=True):
+            started = time.perf_counter()
+            embedder.embed(texts)
+            rate.append(len(texts) / (time.perf_counter() - started))
+            for query in QUERIES * 4:
+                started = time.perf_counter()
+                embedder.embed_query(query)
+                latency.append((time.perf_counter() - started) * 1000)
+    return [
+        EmbedSpeed(embedder.name.split(":")[0], statistics.median(rate), statistics.median(latency))
+        for embedder, rate, latency in zip(embedders, rates, latencies, strict=True)
+    ]

@@ -113,7 +113,8 @@ def evaluate(
 ) -> list[ModeScores]:
     searcher = Searcher(comptoir.db, comptoir.query_embedder, max_k=DEPTH * 3, models=comptoir.models)
     query_ids = list(dataset.queries)
-    vectors = comptoir.embedder.embed([dataset.queries[q] for q in query_ids])
+    # one query at a time, as the server embeds a question (batching changes int8 vectors a little)
+    vectors = [comptoir.query_embedder.embed_query(dataset.queries[q]) for q in query_ids]
     results = []
     for mode in modes:
         scores = ModeScores(mode, 0.0, 0.0, 0.0, 0.0)
