@@ -150,6 +150,23 @@ def company_delete(ctx: click.Context, company_id: str) -> None:
     click.echo(f"deleted {company_id}")
 
 
+@company.command("dense-weight")
+@click.argument("company_id")
+@click.argument("weight")
+@click.pass_context
+def company_dense_weight(ctx: click.Context, company_id: str, weight: str) -> None:
+    """Set the dense leg's share of the company's hybrid search: a number from 0 (full text only) to 1
+    (dense only), or "default" (0.5)."""
+    try:
+        value = None if weight == "default" else float(weight)
+    except ValueError:
+        raise click.BadParameter("a number from 0 to 1, or 'default'", param_hint="WEIGHT") from None
+    with _comptoir(_settings(ctx), with_model=False) as app:
+        company = app.companies.set_dense_weight(company_id=company_id, weight=value)
+    shown = "default (0.5)" if company.dense_weight is None else f"{company.dense_weight:g}"
+    click.echo(f"{company.id}: dense weight {shown}")
+
+
 @company.command("rotate-key")
 @click.argument("company_id")
 @click.pass_context
@@ -324,6 +341,13 @@ def eval_group() -> None:
     type=click.Choice(["dense", "fulltext", "hybrid"]),
     help="default: all three",
 )
+@click.option(
+    "--dense-weight",
+    "dense_weights",
+    multiple=True,
+    type=click.FloatRange(0, 1),
+    help="also a hybrid line with this dense share of the fusion (repeatable)",
+)
 @click.option("--keep", is_flag=True, help="keep the evaluation company afterwards")
 @click.pass_context
 def eval_retrieval(
@@ -333,6 +357,7 @@ def eval_retrieval(
     language: str,
     max_queries: int | None,
     modes: tuple[str, ...],
+    dense_weights: tuple[float, ...],
     keep: bool,
 ) -> None:
     """nDCG@10, Recall@10, Recall@100 and MRR@10 of dense, full-text and hybrid search on a BEIR dataset
@@ -355,7 +380,8 @@ def eval_retrieval(
                 f"{dataset.name}: {len(dataset.corpus)} documents, {len(dataset.queries)} queries ({split}); "
                 f"embedder {app.embedder.name}; ingestion {rate:.0f} chunks/s"
             )
-            for scores in evaluate(app, tenant, dataset, ids, modes=tuple(modes) or MODES):  # type: ignore[arg-type]
+            chosen = tuple(modes) or MODES
+            for scores in evaluate(app, tenant, dataset, ids, modes=chosen, dense_weights=dense_weights):  # type: ignore[arg-type]
                 click.echo(scores.line())
         finally:
             if not keep:

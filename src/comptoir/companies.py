@@ -25,7 +25,7 @@ KEY_PREFIX = "cpt_"
 
 _SELECT = """
     SELECT tenant_id AS id, name, language, knowledge_version, prompt_version, cache_epoch, cache_threshold,
-           created_at
+           dense_weight, created_at
     FROM companies
     WHERE tenant_id = %s"""
 _INSERT_KEY = "INSERT INTO api_keys (tenant_id, key_hash) VALUES (%s, %s)"
@@ -41,6 +41,7 @@ class Company:
     prompt_version: int
     cache_epoch: int
     cache_threshold: float | None
+    dense_weight: float | None
     created_at: datetime
 
 
@@ -128,6 +129,21 @@ class CompanyService:
             )
             conn.execute(_INSERT_KEY, (company_id, _hash_key(key)))
         return key
+
+    def set_dense_weight(self, *, company_id: str, weight: float | None) -> Company:
+        """Set the dense leg's share of the company's hybrid search (None: both legs alike). Answers
+        retrieved with the old weight are cached under the old knowledge version, which this bumps."""
+        if weight is not None and not 0 <= weight <= 1:
+            raise InvalidInput("dense_weight must be between 0 and 1, or null for the default")
+        with self.db.tenant(company_id) as conn:
+            updated = conn.execute(
+                "UPDATE companies SET dense_weight = %s, knowledge_version = knowledge_version + 1 "
+                "WHERE tenant_id = %s",
+                (weight, company_id),
+            ).rowcount
+        if not updated:
+            raise NotFound(f"company {company_id!r} not found")
+        return self.get(company_id=company_id)
 
     def authenticate(self, key: str) -> str | None:
         """The company a valid, unrevoked key belongs to; None for anything else."""

@@ -51,6 +51,27 @@ def test_company_lifecycle(client: TestClient) -> None:
     assert _error(client.delete("/v1/companies/chez-awa", headers=admin()), 404) == "not_found"
 
 
+def test_a_company_sets_its_dense_weight(client: TestClient) -> None:
+    key = create_company(client, "awa")
+    other = create_company(client, "bob")
+    url = "/v1/companies/awa"
+    before = client.get(url, headers=bearer(key)).json()
+    assert before["dense_weight"] is None
+    changed = client.patch(url, json={"dense_weight": 0.3}, headers=bearer(key))
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert body["dense_weight"] == pytest.approx(0.3)
+    assert body["knowledge_version"] == before["knowledge_version"] + 1  # cached answers are left behind
+    assert client.get(url, headers=admin()).json()["dense_weight"] == pytest.approx(0.3)
+    assert client.get("/v1/companies/bob", headers=bearer(other)).json()["dense_weight"] is None
+    for bad in ({"dense_weight": 1.5}, {"dense_weight": -0.1}, {"dense_weight": "high"}, {}, {"weight": 1}):
+        assert _error(client.patch(url, json=bad, headers=bearer(key)), 422) == "invalid_input"
+    assert _error(client.patch(url, json={"dense_weight": 1}, headers=bearer(other)), 404) == "not_found"
+    assert client.get(url, headers=bearer(key)).json()["dense_weight"] == pytest.approx(0.3)  # unchanged
+    reset = client.patch(url, json={"dense_weight": None}, headers=bearer(key)).json()
+    assert reset["dense_weight"] is None
+
+
 def test_key_rotation_revokes_the_old_key(client: TestClient) -> None:
     old = create_company(client, "awa")
     rotated = client.post("/v1/companies/awa/keys/rotate", headers=bearer(old))

@@ -44,6 +44,14 @@ def test_company_ingest_and_search_commands(test_db: ClonedDatabase, tmp_path: P
     found = runner.invoke(main, ["search", "--company", "awa", "-k", "1", "livraisons cocody"], env=env)
     assert found.exit_code == 0 and "1 500 FCFA" in found.output
 
+    leaned = runner.invoke(main, ["company", "dense-weight", "awa", "0.25"], env=env)
+    assert leaned.exit_code == 0 and leaned.output.strip() == "awa: dense weight 0.25"
+    for bad, message in (("2", "between 0 and 1"), ("much", "a number from 0 to 1")):
+        refused = runner.invoke(main, ["company", "dense-weight", "awa", bad], env=env)
+        assert refused.exit_code != 0 and message in refused.output, refused.output
+    reset = runner.invoke(main, ["company", "dense-weight", "awa", "default"], env=env)
+    assert reset.output.strip() == "awa: dense weight default (0.5)"
+
     listed = runner.invoke(main, ["company", "list"], env=env)
     assert listed.output.startswith("awa\tfr\t")
     unknown = runner.invoke(main, ["search", "--company", "nobody", "x"], env=env)

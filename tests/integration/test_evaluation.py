@@ -69,14 +69,21 @@ def test_eval_retrieval_on_a_beir_folder(test_db: ClonedDatabase, tmp_path: Path
         "COMPTOIR_APP_DB_PASSWORD": "unused-with-local-trust",
         "COMPTOIR_ADMIN_KEY": ADMIN_KEY,
     }
-    result = CliRunner().invoke(main, ["eval", "retrieval", "--dataset", str(folder)], env=env)
+    weights = ["--dense-weight", "1", "--dense-weight", "0"]
+    result = CliRunner().invoke(main, ["eval", "retrieval", "--dataset", str(folder), *weights], env=env)
     assert result.exit_code == 0, result.output
     lines = {
         line.split()[0]: line
         for line in result.output.splitlines()
-        if line.split()[:1] in (["dense"], ["fulltext"], ["hybrid"])
+        if line.split()[:1] and line.split()[0].split("@")[0] in ("dense", "fulltext", "hybrid")
     }
-    assert list(lines) == ["dense", "fulltext", "hybrid"]
+    assert list(lines) == ["dense", "fulltext", "hybrid", "hybrid@1.00", "hybrid@0.00"]
+
+    def metrics(label: str) -> list[str]:
+        return lines[label].split("search p50")[0].split()[1:]  # the latency column aside
+
+    # all of the fusion to one leg ranks as that leg alone
+    assert metrics("hybrid@1.00") == metrics("dense") and metrics("hybrid@0.00") == metrics("fulltext")
     for mode in ("dense", "hybrid"):
         ndcg = float(re.search(r"nDCG@10 ([0-9.]+)", lines[mode]).group(1))  # type: ignore[union-attr]
         assert ndcg == 1.0, lines[mode]

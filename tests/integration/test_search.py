@@ -151,3 +151,31 @@ def test_a_company_whose_chunks_have_no_words_still_searches(comptoir: Comptoir)
     comptoir.documents.ingest(tenant_id="dots", documents=[_doc("...", "... !!! ???"), _doc("-", "— – -")])  # type: ignore[list-item]
     hits = comptoir.searcher.search(tenant_id="dots", query="bonjour", k=2).hits
     assert len(hits) == 2 and all(h.lexical_rank is None for h in hits)
+
+
+def _ranking(comptoir: Comptoir, company: str, query: str, **options: object) -> list[tuple[str, str]]:
+    vector = comptoir.query_embedder.embed_query(query)
+    hits = comptoir.searcher.search_vector(tenant_id=company, query=query, vector=vector, k=5, **options)  # type: ignore[arg-type]
+    return [(h.title, h.text) for h in hits]
+
+
+def test_a_companys_dense_weight_leans_its_hybrid_search(awa: Comptoir) -> None:
+    query = "combien pour livrer chez moi à Abobo ?"
+    dense = _ranking(awa, "awa", query, mode="dense")
+    fulltext = _ranking(awa, "awa", query, mode="fulltext")
+    default = _ranking(awa, "awa", query)
+    assert dense != fulltext  # the legs disagree here, so the weight shows
+    awa.companies.create(company_id="bob", name="Bob", language="fr")
+    awa.documents.ingest(tenant_id="bob", documents=[_doc("livraison", "Livraison à Abobo : 2 500 FCFA.")])  # type: ignore[list-item]
+    bob_before = _ranking(awa, "bob", query)
+
+    version = awa.companies.get(company_id="awa").knowledge_version
+    assert awa.companies.set_dense_weight(company_id="awa", weight=1.0).knowledge_version == version + 1
+    assert _ranking(awa, "awa", query) == dense
+    awa.companies.set_dense_weight(company_id="awa", weight=0.0)
+    assert _ranking(awa, "awa", query) == fulltext
+    assert _ranking(awa, "awa", query, dense_weight=1.0) == dense  # an explicit weight wins (evaluation)
+    assert _ranking(awa, "bob", query) == bob_before  # another company keeps its own
+    awa.companies.set_dense_weight(company_id="awa", weight=None)
+    assert awa.companies.get(company_id="awa").dense_weight is None
+    assert _ranking(awa, "awa", query) == default

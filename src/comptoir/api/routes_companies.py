@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from comptoir.api.deps import AdminDep, ComptoirDep, TenantDep
-from comptoir.api.schemas import ApiKeyOut, CompanyCreate, CompanyCreated, CompanyList, CompanyOut
+from comptoir.api.schemas import (
+    ApiKeyOut,
+    CompanyCreate,
+    CompanyCreated,
+    CompanyList,
+    CompanyOut,
+    CompanySettingsIn,
+)
 from comptoir.companies import Company
 
 router = APIRouter(prefix="/v1/companies", tags=["companies"])
@@ -17,6 +24,7 @@ def _out(company: Company) -> CompanyOut:
         name=company.name,
         language=company.language,
         knowledge_version=company.knowledge_version,
+        dense_weight=company.dense_weight,
         created_at=company.created_at,
     )
 
@@ -35,6 +43,13 @@ def list_companies(_: AdminDep, comptoir: ComptoirDep) -> CompanyList:
 @router.get("/{company_id}", response_model=CompanyOut)
 def get_company(tenant: TenantDep, comptoir: ComptoirDep) -> CompanyOut:
     return _out(comptoir.companies.get(company_id=tenant))
+
+
+@router.patch("/{company_id}", response_model=CompanyOut)
+def update_company(body: CompanySettingsIn, tenant: TenantDep, comptoir: ComptoirDep) -> CompanyOut:
+    """Change the company's settings: ``dense_weight``, how much its hybrid search leans on meaning
+    (dense) rather than words (full text). Choose it with ``comptoir eval retrieval --dense-weight``."""
+    return _out(comptoir.companies.set_dense_weight(company_id=tenant, weight=body.dense_weight))
 
 
 @router.delete("/{company_id}", status_code=status.HTTP_204_NO_CONTENT)

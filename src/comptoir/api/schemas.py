@@ -24,7 +24,17 @@ class CompanyOut(BaseModel):
     name: str
     language: str
     knowledge_version: int
+    dense_weight: float | None = Field(description="the dense leg's share of hybrid search; null: 0.5")
     created_at: datetime
+
+
+class CompanySettingsIn(Strict):
+    dense_weight: float | None = Field(
+        ge=0,
+        le=1,
+        description="the dense leg's share of hybrid search (the full-text leg has the rest); null: 0.5",
+        examples=[0.3],
+    )
 
 
 class CompanyCreated(BaseModel):

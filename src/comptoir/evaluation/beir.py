@@ -50,7 +50,7 @@ class ModeScores:
 
     def line(self) -> str:
         return (
-            f"{self.mode:<9} nDCG@10 {self.ndcg10:.4f}  Recall@10 {self.recall10:.4f}  "
+            f"{self.mode:<13} nDCG@10 {self.ndcg10:.4f}  Recall@10 {self.recall10:.4f}  "
             f"Recall@100 {self.recall100:.4f}  MRR@10 {self.mrr10:.4f}  "
             f"search p50 {statistics.median(self.latency_ms):.1f} ms"
         )
@@ -110,19 +110,29 @@ def evaluate(
     ids: dict[uuid.UUID, str],
     *,
     modes: tuple[Mode, ...] = MODES,
+    dense_weights: tuple[float, ...] = (),
 ) -> list[ModeScores]:
+    """One line per mode, then one hybrid line per dense weight asked for (``hybrid@0.30``: the dense
+    leg's share of the fusion), to choose a company's weight from its own judged questions."""
     searcher = Searcher(comptoir.db, comptoir.query_embedder, max_k=DEPTH * 3, models=comptoir.models)
     query_ids = list(dataset.queries)
     # one query at a time, as the server embeds a question (batching changes int8 vectors a little)
     vectors = [comptoir.query_embedder.embed_query(dataset.queries[q]) for q in query_ids]
+    runs: list[tuple[str, Mode, float | None]] = [(m, m, None) for m in modes]
+    runs += [(f"hybrid@{w:.2f}", "hybrid", w) for w in dense_weights]
     results = []
-    for mode in modes:
-        scores = ModeScores(mode, 0.0, 0.0, 0.0, 0.0)
+    for label, mode, weight in runs:
+        scores = ModeScores(label, 0.0, 0.0, 0.0, 0.0)
         sums = [0.0, 0.0, 0.0, 0.0]
         for qid, vector in zip(query_ids, vectors, strict=True):
             started = time.perf_counter()
             hits = searcher.search_vector(
-                tenant_id=tenant_id, query=dataset.queries[qid], vector=vector, k=DEPTH * 3, mode=mode
+                tenant_id=tenant_id,
+                query=dataset.queries[qid],
+                vector=vector,
+                k=DEPTH * 3,
+                mode=mode,
+                dense_weight=weight,
             )
             scores.latency_ms.append((time.perf_counter() - started) * 1000)
             ranked: list[str] = []

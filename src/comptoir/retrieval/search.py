@@ -3,8 +3,9 @@
 Dense leg: exact cosine distance on ``halfvec`` over the company's own chunks (reached through the
 ``(tenant_id, ...)`` primary key). Full-text leg: the company's language configuration with accents
 folded; the question's terms are OR-ed (a question rarely repeats every word of its answer) and ranked by
-cover density. The two rankings are fused by reciprocal rank fusion. Both legs are scoped to the tenant
-before ranking, so a company with k chunks always gets k results.
+BM25 from the company's own statistics. The two rankings are fused by weighted reciprocal rank fusion:
+each company may lean on one leg (``companies.dense_weight``, the dense leg's share; equal by default).
+Both legs are scoped to the tenant before ranking, so a company with k chunks always gets k results.
 
 Query terms found in more than half of the company's chunks ("prix" in a catalog whose every row has a
 price column) are dropped before ranking, keeping at least the rarest term: such terms carry no
@@ -35,7 +36,9 @@ BM25_B = 0.75
 
 HYBRID_SEARCH = """
 WITH company AS (
-    SELECT comptoir_ts_config(language) AS cfg FROM companies WHERE tenant_id = %(tenant)s
+    SELECT comptoir_ts_config(language) AS cfg,
+           coalesce(%(dense_share)s::float8, dense_weight, %(default_share)s) AS dense_share
+    FROM companies WHERE tenant_id = %(tenant)s
 ),
 terms AS (
     SELECT t.lexeme, coalesce(s.df, 0) AS df
@@ -76,8 +79,8 @@ fused AS (
     SELECT document_id, ordinal, sum(weight / (%(rrf_k)s + rank)) AS score,
            min(rank) FILTER (WHERE leg = 'dense') AS dense_rank,
            min(rank) FILTER (WHERE leg = 'lexical') AS lexical_rank
-    FROM (SELECT *, 'dense' AS leg, %(dense_weight)s::float8 AS weight FROM dense
-          UNION ALL SELECT *, 'lexical', %(lexical_weight)s::float8 FROM lexical) legs
+    FROM (SELECT dense.*, 'dense' AS leg, 2 * company.dense_share AS weight FROM dense, company
+          UNION ALL SELECT lexical.*, 'lexical', 2 * (1 - company.dense_share) FROM lexical, company) legs
     GROUP BY document_id, ordinal
     HAVING sum(weight) > 0
     ORDER BY score DESC LIMIT %(k)s
@@ -92,19 +95,24 @@ ORDER BY f.score DESC, f.dense_rank NULLS LAST
 
 
 Mode = Literal["hybrid", "dense", "fulltext"]
-#: weight of the (dense, full-text) legs in the fusion; 0 leaves a leg out (for evaluation)
-LEG_WEIGHTS: dict[str, tuple[float, float]] = {
-    "hybrid": (1.0, 1.0),
-    "dense": (1.0, 0.0),
-    "fulltext": (0.0, 1.0),
-}
+#: the dense leg's share of the fusion (the full-text leg has the rest); 0.5 weighs both alike
+DEFAULT_DENSE_SHARE = 0.5
+#: the share each mode forces; hybrid takes the company's own (``companies.dense_weight``) or the default
+MODE_SHARES: dict[str, float | None] = {"hybrid": None, "dense": 1.0, "fulltext": 0.0}
 
 
 def search_params(
-    tenant_id: str, query: str, vector: Vectors, k: int, mode: Mode = "hybrid"
+    tenant_id: str,
+    query: str,
+    vector: Vectors,
+    k: int,
+    mode: Mode = "hybrid",
+    *,
+    dense_weight: float | None = None,
 ) -> dict[str, object]:
-    """Parameters of HYBRID_SEARCH: each leg contributes max(4k, 40) candidates to the fusion."""
-    dense_weight, lexical_weight = LEG_WEIGHTS[mode]
+    """Parameters of HYBRID_SEARCH: each leg contributes max(4k, 40) candidates to the fusion, weighted
+    by ``dense_weight`` (hybrid only; None: the company's setting)."""
+    share = MODE_SHARES[mode] if mode != "hybrid" else dense_weight
     return {
         "tenant": tenant_id,
         "query": query,
@@ -114,8 +122,8 @@ def search_params(
         "rrf_k": RRF_K,
         "bm25_k1": BM25_K1,
         "bm25_b": BM25_B,
-        "dense_weight": dense_weight,
-        "lexical_weight": lexical_weight,
+        "dense_share": share,
+        "default_share": DEFAULT_DENSE_SHARE,
     }
 
 
@@ -175,10 +183,18 @@ class Searcher:
         )
 
     def search_vector(
-        self, *, tenant_id: str, query: str, vector: Vectors, k: int, mode: Mode = "hybrid"
+        self,
+        *,
+        tenant_id: str,
+        query: str,
+        vector: Vectors,
+        k: int,
+        mode: Mode = "hybrid",
+        dense_weight: float | None = None,
     ) -> list[SearchHit]:
+        params = search_params(tenant_id, query, vector, k, mode, dense_weight=dense_weight)
         with self.db.tenant(tenant_id) as conn:
             if self.models:
                 self.models.check(conn, tenant_id=tenant_id)
-            rows = conn.execute(HYBRID_SEARCH, search_params(tenant_id, query, vector, k, mode)).fetchall()
+            rows = conn.execute(HYBRID_SEARCH, params).fetchall()
         return [SearchHit(**row) for row in rows]
