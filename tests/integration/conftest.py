@@ -68,3 +68,12 @@ def add_documents(client: TestClient, company_id: str, key: str, *documents: dic
     )
     assert response.status_code == 200, response.text
     return list(response.json()["documents"])
+
+
+def chat(client: TestClient, key: str, message: str, *, company: str = "awa", user: str = "client-1") -> dict:
+    """POST /v1/chat as ``user`` of ``company``; the JSON answer (asserting a 200)."""
+    response = client.post(
+        "/v1/chat", json={"company_id": company, "user_id": user, "message": message}, headers=bearer(key)
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())

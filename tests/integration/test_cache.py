@@ -15,7 +15,7 @@ from comptoir.app import Comptoir
 from comptoir.chat.providers import ProviderConfig
 from comptoir.testing.fake_openai import FakeOpenAI, Reply
 from tests.conftest import ClonedDatabase
-from tests.integration.conftest import MakeComptoir, add_documents, admin, bearer, create_company
+from tests.integration.conftest import MakeComptoir, add_documents, admin, bearer, chat, create_company
 
 DOCS = [
     {
@@ -31,13 +31,8 @@ DOCS = [
 
 
 def ask(client: TestClient, key: str, message: str, *, company: str = "awa", user: str | None = None) -> dict:
-    response = client.post(
-        "/v1/chat",
-        json={"company_id": company, "user_id": user or f"u-{time.monotonic_ns()}", "message": message},
-        headers=bearer(key),
-    )
-    assert response.status_code == 200, response.text
-    return dict(response.json())
+    """A chat question, from a fresh user unless one is named (a fresh user has no conversation)."""
+    return chat(client, key, message, company=company, user=user or f"u-{time.monotonic_ns()}")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from comptoir.api.app import create_app
 from comptoir.chat.providers import ProviderConfig
 from comptoir.testing.fake_openai import FakeOpenAI, Reply
-from tests.integration.conftest import MakeComptoir, add_documents, admin, bearer, create_company
+from tests.integration.conftest import MakeComptoir, add_documents, admin, bearer, chat, create_company
 
 CATALOG = "\n".join(
     f"Couches taille {size}, lot de {lot} : {price} F"
@@ -27,14 +27,6 @@ DOCS = [
     },
     {"title": "paiement", "text": "On accepte Wave, Orange Money et les espèces à la livraison."},
 ]
-
-
-def chat(client: TestClient, key: str, message: str, *, company: str = "awa", user: str = "client-1") -> dict:
-    response = client.post(
-        "/v1/chat", json={"company_id": company, "user_id": user, "message": message}, headers=bearer(key)
-    )
-    assert response.status_code == 200, response.text
-    return dict(response.json())
 
 
 @pytest.fixture

@@ -97,8 +97,9 @@ ORDER BY f.score DESC, f.dense_rank NULLS LAST
 Mode = Literal["hybrid", "dense", "fulltext"]
 #: the dense leg's share of the fusion (the full-text leg has the rest); 0.5 weighs both alike
 DEFAULT_DENSE_SHARE = 0.5
-#: the share each mode forces; hybrid takes the company's own (``companies.dense_weight``) or the default
-MODE_SHARES: dict[str, float | None] = {"hybrid": None, "dense": 1.0, "fulltext": 0.0}
+#: the share a one-leg mode forces; hybrid takes the one asked for, else the company's own
+#: (``companies.dense_weight``), else the default
+ONE_LEG_SHARES: dict[str, float] = {"dense": 1.0, "fulltext": 0.0}
 
 
 def search_params(
@@ -112,7 +113,7 @@ def search_params(
 ) -> dict[str, object]:
     """Parameters of HYBRID_SEARCH: each leg contributes max(4k, 40) candidates to the fusion, weighted
     by ``dense_weight`` (hybrid only; None: the company's setting)."""
-    share = MODE_SHARES[mode] if mode != "hybrid" else dense_weight
+    share = ONE_LEG_SHARES.get(mode, dense_weight)
     return {
         "tenant": tenant_id,
         "query": query,
