@@ -40,8 +40,8 @@ def build_embedder(settings: Settings) -> Embedder:
             model_dir,
             cache_dir=settings.model_cache or settings.home / "models",
             int8=backend == "onnx-int8",
-            # measured on 2 cores, rounds interleaved (comptoir bench embed): 8 beats 2, 4, 12, 16, 32
-            # and 64 for int8 (396 against 357 at 16) and for fp32 (255 against 232)
+            # measured on 2 cores, rounds interleaved: for int8, 8 beat 2, 4, 12, 16, 32 and 64; against
+            # 16 in one run, int8 396 vs 357 chunks/s and fp32 255 vs 232 (see the README)
             batch_size=settings.embedding_batch_size or 8,
             threads=settings.embedding_threads,
         )
