@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench eval-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,7 @@ bench: .stamps/install
 
 clean:
 	rm -rf $(VENV) .stamps
+
+# answer quality on the shared business development set: a fresh server, no LLM, the set's own runner
+eval-dev: .stamps/install
+	$(BIN)/python benchmarks/eval_dev.py

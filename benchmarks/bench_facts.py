@@ -28,6 +28,7 @@ from comptoir.config import Settings
 from comptoir.demo_loader import load_demo
 from comptoir.facts.extract import extract_facts
 from comptoir.facts.money import Conventions
+from comptoir.ingest.chunking import Chunker
 from comptoir.ingest.loaders import parse_file
 
 
@@ -96,7 +97,7 @@ def main() -> None:
         runs = []
         for _ in range(7):
             started = time.perf_counter()
-            facts = extract_facts(doc.records, conventions)
+            facts = extract_facts(Chunker().chunk_blocks(doc.blocks), conventions)
             runs.append((time.perf_counter() - started) * 1000)
         assert len(facts) == 1000
         comptoir.companies.create(company_id="facts-bench", name="bench", language="fr")

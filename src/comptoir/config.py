@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     memory_turns: int = Field(default=6, ge=0, le=50, description="past turns fed to the next answer")
     follow_up_max_words: int = Field(default=8, ge=0, description="shorter messages reuse the last question")
     follow_up_window_s: int = Field(default=1800, ge=0)
-    chat_k: int = Field(default=5, ge=1, le=20, description="passages retrieved per chat message")
+    chat_k: int = Field(default=8, ge=1, le=20, description="passages retrieved per chat message")
     chat_deadline_s: float = Field(default=20.0, gt=0, le=300, description="total time for providers")
     providers: list[ProviderConfig] = Field(
         default_factory=list, description="ordered OpenAI-compatible providers, JSON in COMPTOIR_PROVIDERS"

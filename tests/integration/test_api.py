@@ -146,7 +146,7 @@ def test_documents_from_every_supported_format(client: TestClient) -> None:
     hits = client.post(
         "/v1/companies/awa/search", json={"query": "frais Abobo", "k": 1}, headers=bearer(key)
     ).json()
-    assert hits["results"][0]["text"] == "zone: Abobo; frais: 2500"
+    assert hits["results"][0]["text"] == "Abobo — frais : 2500"
     assert set(hits["timings_ms"]) == {"embed", "retrieve", "total"}
     html = client.post(
         "/v1/companies/awa/search", json={"query": "bienvenue livraison", "k": 1}, headers=bearer(key)

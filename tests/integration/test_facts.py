@@ -128,7 +128,7 @@ def test_a_price_question_is_answered_with_the_lot_price_and_its_source(client: 
         json={"company_id": "awa", "user_id": "u", "message": "prix lot 300 couche taille 4"},
         headers=bearer(key),
     ).json()
-    assert body["answer"].splitlines()[1] == "- Lot de 300 couches T4 : 24 000F (source : catalogue)"
+    assert body["answer"] == "Lot de 300 couches T4 : 24 000F (source : catalogue)"
     assert body["sources"][0]["title"] == "catalogue" and "24 000F" in body["sources"][0]["snippet"]
 
 

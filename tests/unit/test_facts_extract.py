@@ -61,8 +61,28 @@ def test_prose_lines_give_zones_offers_contacts_hours_and_payment() -> None:
 
 def test_records_and_prose_are_told_apart() -> None:
     assert parse_record("a: 1; b: 2") == {"a": "1", "b": "2"}
+    assert parse_record("Reine — Petite : 9 € ; Grande : 13 €") == {
+        "": "Reine",
+        "Petite": "9 €",
+        "Grande": "13 €",
+    }
     assert parse_record("Livraison : 1 500 F") is None
     assert parse_record("Titre\na: 1; b: 2") is None
+
+
+def test_a_rendered_record_under_its_context_is_an_offer_read_field_by_field() -> None:
+    [offer] = extract_facts(["Boutique > Couches\nCouches, Bébédoux — Taille : T4 ; Prix : 8 400 F"], FCFA)
+    assert (offer.amount, offer.size, offer.text) == (
+        Decimal(8400),
+        "4",
+        "Couches, Bébédoux — Taille : T4 ; Prix : 8 400 F",
+    )
+    [zone] = extract_facts(["Livraison > Zones\nCocody, Riviera : 1 500 FCFA"], FCFA)
+    assert (zone.kind, zone.amount, zone.attributes["zones"]) == (
+        "delivery",
+        Decimal(1500),
+        "Cocody, Riviera",
+    )
 
 
 def test_conventions_are_learned_from_the_company_texts() -> None:

@@ -36,6 +36,7 @@ def _final(answer: ChatAnswer) -> dict[str, Any]:
         "cached": answer.cached,
         "provider": answer.provider,
         "timings_ms": answer.timings_ms,
+        "handoff": answer.handoff,
     }
 
 

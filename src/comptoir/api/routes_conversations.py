@@ -25,6 +25,7 @@ def get_conversation(
                 provider=t.provider,
                 timings_ms=t.timings_ms,
                 created_at=t.created_at,
+                handoff=t.handoff,
             )
             for t in turns
         ],

@@ -58,7 +58,10 @@ def _from_json(raw: bytes, comptoir: Comptoir) -> list[ParsedDocument]:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
         raise InvalidInput(f"{where}: {first['msg']}") from exc
-    return [parse_text(d.title, d.text, source=d.source, metadata=d.metadata) for d in body.documents]
+    return [
+        parse_text(d.title, d.text, source=d.source, metadata=d.metadata, format=d.format)
+        for d in body.documents
+    ]
 
 
 async def _from_form(request: Request, comptoir: Comptoir) -> list[ParsedDocument]:
@@ -68,12 +71,11 @@ async def _from_form(request: Request, comptoir: Comptoir) -> list[ParsedDocumen
         uploads = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
         if not uploads:
             raise InvalidInput("multipart upload without files: send them in 'files' fields")
-        documents = []
-        for upload in uploads:
-            documents.append(parse_file(upload.filename or "upload.txt", await upload.read()))
-        return documents
+        files = [(upload.filename or "upload.txt", await upload.read()) for upload in uploads]
     finally:
         await form.close()
+    # parsing is CPU work: off the event loop, so one company's upload never stalls the others
+    return await run_in_threadpool(lambda: [parse_file(name, data) for name, data in files])
 
 
 @router.post("/documents", response_model=DocumentsOut, openapi_extra=_DOCUMENTS_BODY)
@@ -85,7 +87,8 @@ async def add_documents(request: Request, tenant: TenantDep, comptoir: ComptoirD
     if content_type == "multipart/form-data":
         documents = await _from_form(request, comptoir)
     elif content_type in ("application/json", ""):
-        documents = _from_json(await request.body(), comptoir)
+        raw = await request.body()
+        documents = await run_in_threadpool(_from_json, raw, comptoir)
     else:
         raise UnsupportedMediaType(
             f"unsupported content type {content_type!r}: send application/json or multipart/form-data"
@@ -120,6 +123,7 @@ def list_documents(
                 source=r["source"],
                 metadata=r["metadata"],
                 chunks=r["chunk_count"],
+                flagged=r["flagged"],
                 created_at=r["created_at"],
                 updated_at=r["updated_at"],
             )

@@ -58,6 +58,11 @@ class DocumentIn(Strict):
     text: str = Field(min_length=1)
     source: str | None = Field(default=None, max_length=2000)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    format: str | None = Field(
+        default=None,
+        max_length=16,
+        description="how to read text: txt, md, csv, tsv, json, jsonl, html; default: the source's suffix",
+    )
 
 
 class DocumentsIn(Strict):
@@ -75,12 +80,21 @@ class DocumentsOut(BaseModel):
     documents: list[DocumentStatus]
 
 
+class FlaggedOut(BaseModel):
+    text: str
+    reason: str
+
+
 class DocumentOut(BaseModel):
     id: uuid.UUID
     title: str
     source: str | None
     metadata: dict[str, Any]
     chunks: int
+    flagged: list[FlaggedOut] = Field(
+        default_factory=list,
+        description="text kept out of answers: hidden instructions to the assistant, internal sections",
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -135,6 +149,7 @@ class ChatOut(BaseModel):
     cached: bool
     provider: str
     timings_ms: dict[str, float]
+    handoff: bool = Field(default=False, description="the customer asked for a person: contacts given")
 
 
 class TurnOut(BaseModel):
@@ -144,6 +159,7 @@ class TurnOut(BaseModel):
     provider: str
     timings_ms: dict[str, float]
     created_at: datetime
+    handoff: bool
 
 
 class ConversationOut(BaseModel):

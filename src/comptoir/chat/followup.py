@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 
-from comptoir.chat.extractive import tokens
+from comptoir.text import tokens
 
 _OPENERS = re.compile(
-    r"^\s*(et|aussi|sinon|ou bien|ou|pareil|idem|même chose|and|also|or|what about|how about|same)\b",
+    r"^\s*(et|puis|pis|aussi|sinon|ou bien|ou|pareil|idem|même chose|and|also|or|then|what about|"
+    r"how about|same)\b",
     re.IGNORECASE,
 )
 

@@ -10,10 +10,10 @@ from typing import Any
 from comptoir.db.database import Database
 
 _APPEND = """
-    INSERT INTO turns (tenant_id, user_id, question, answer, sources, provider, timings_ms)
-    VALUES (%s, %s, %s, %s, %s, %s, %s)"""
+    INSERT INTO turns (tenant_id, user_id, question, answer, sources, provider, timings_ms, handoff)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"""
 _RECENT = """
-    SELECT question, answer, sources, provider, timings_ms, created_at FROM turns
+    SELECT question, answer, sources, provider, timings_ms, created_at, handoff FROM turns
     WHERE tenant_id = %s AND user_id = %s ORDER BY turn_id DESC LIMIT %s"""
 _ERASE = "DELETE FROM turns WHERE tenant_id = %s AND user_id = %s"
 
@@ -26,6 +26,7 @@ class Turn:
     provider: str
     timings_ms: dict[str, float]
     created_at: datetime
+    handoff: bool = False
 
 
 class ConversationStore:
@@ -48,6 +49,7 @@ class ConversationStore:
         sources: list[dict[str, Any]],
         provider: str,
         timings_ms: dict[str, float],
+        handoff: bool = False,
     ) -> None:
         with self.db.tenant(tenant_id) as conn:
             conn.execute(
@@ -60,6 +62,7 @@ class ConversationStore:
                     json.dumps(sources, default=str),
                     provider,
                     json.dumps(timings_ms),
+                    handoff,
                 ),
             )
 

@@ -3,9 +3,12 @@ cache (similar question) → retrieve → facts → prompt → generate → stor
 
 Memory is read first because a follow-up ("et en taille 5 ?") is retrieved together with the question it
 follows, and is never answered from the cache. An exact repeat is looked up before the question is
-embedded. The company's own terms sharpen the retrieval query (counted in the facts stage). Generation
-goes through the provider chain; with no provider, or when all fail before the deadline, the extractive
-answerer composes the answer from the matching facts or the passages.
+embedded. The company's own terms sharpen the retrieval query (counted in the facts stage). Retrieval
+comes first: the passages ``/search`` would return for the message (with the question a follow-up
+continues) are always the base of the answer and its sources; matching facts are added as evidence,
+never in their place. Generation goes through the provider chain; with no provider, or when all fail
+before the deadline, the extractive answerer composes the answer from that evidence. Greetings and
+thanks get a short reply; asking for a person gets the company's contacts and marks the turn a handoff.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from comptoir.chat.normalize import normalize_message
 from comptoir.chat.prompts import Passage, PromptStore, build_messages
 from comptoir.chat.providers import ProviderChain
 from comptoir.chat.seams import AnswerCache, CachedAnswer, CacheScope, FactHit, FactSource, NoCache, NoFacts
+from comptoir.chat.smalltalk import kind_of, language_of_message, reply
 from comptoir.chat.stages import StageClock
 from comptoir.companies import CompanyService
 from comptoir.config import Settings
@@ -45,6 +49,7 @@ class ChatAnswer:
     provider: str
     cached: bool
     timings_ms: dict[str, float]
+    handoff: bool = False
 
 
 @dataclass
@@ -63,6 +68,9 @@ class _Context:
     scope: CacheScope | None = None
     follow_up: bool = False
     previous_question: str | None = None
+    #: an answer settled before retrieval (a greeting, a handoff): text and sources
+    settled: tuple[str, list[dict[str, str]]] | None = None
+    handoff: bool = False
 
 
 def source_of(hit: SearchHit) -> dict[str, str]:
@@ -84,8 +92,10 @@ def _sources(hits: list[SearchHit]) -> list[dict[str, str]]:
 
 
 def _given_sources(ctx: _Context) -> list[dict[str, str]]:
-    """What the provider was given: the matching facts, then the passages."""
-    return [_fact_source(f) for f in ctx.facts] + _sources(ctx.hits)
+    """What the provider was given: the passages, then the matching facts not among them."""
+    passages = _sources(ctx.hits)
+    documents = {s["document_id"] for s in passages}
+    return passages + [_fact_source(f) for f in ctx.facts if str(f.document_id) not in documents]
 
 
 class ChatPipeline:
@@ -121,6 +131,24 @@ class ChatPipeline:
         with clock.stage("normalize"):
             question = normalize_message(message, max_chars=self.settings.max_message_chars)
         ctx = _Context(tenant_id, user_id, question, clock, time.monotonic() + self.settings.chat_deadline_s)
+        kind = kind_of(question)
+        if kind is not None:
+            with clock.stage("facts"):
+                company = self.companies.get(company_id=tenant_id)
+                contacts = (
+                    self.facts.contacts(tenant_id=tenant_id, knowledge_version=company.knowledge_version)
+                    if kind == "handoff"
+                    else []
+                )
+            text = reply(
+                kind,
+                company=company.name,
+                language=language_of_message(question, company.language),
+                contacts=[c.text for c in contacts],
+            )
+            ctx.settled = (text, [_fact_source(c) for c in contacts])
+            ctx.handoff = kind == "handoff"
+            return ctx
         with clock.stage("memory"):
             history = self.memory.recent(
                 tenant_id=tenant_id, user_id=user_id, limit=self.settings.memory_turns
@@ -188,10 +216,14 @@ class ChatPipeline:
         return age <= self.settings.follow_up_window_s
 
     def _extractive(self, ctx: _Context) -> tuple[str, list[dict[str, str]]]:
+        """The answer and its sources: what it quotes first, then the rest of what was retrieved."""
         result = answer_extractively(
             ctx.question, ctx.hits, language=ctx.language, facts=ctx.facts, context=ctx.previous_question
         )
-        return result.text, [_fact_source(f) for f in result.facts] + _sources(result.used)
+        used = [_fact_source(f) for f in result.facts] + _sources(result.used)
+        seen = {(s["document_id"], s["snippet"]) for s in used}
+        rest = [s for s in _given_sources(ctx) if (s["document_id"], s["snippet"]) not in seen]
+        return result.text, used + rest
 
     def _finish(self, ctx: _Context, answer: str, sources: list[dict[str, str]], provider: str) -> ChatAnswer:
         with ctx.clock.stage("store"):
@@ -203,6 +235,7 @@ class ChatPipeline:
                 sources=sources,
                 provider=provider,
                 timings_ms=ctx.clock.timings,
+                handoff=ctx.handoff,
             )
             if not ctx.cached and not ctx.follow_up and ctx.scope is not None:
                 self.cache.store(
@@ -212,12 +245,14 @@ class ChatPipeline:
                     answer=CachedAnswer(answer, sources, provider),
                     degraded=provider == EXTRACTIVE and bool(self.chain and self.chain.providers),
                 )
-        return ChatAnswer(answer, sources, provider, ctx.cached is not None, ctx.clock.done())
+        return ChatAnswer(answer, sources, provider, ctx.cached is not None, ctx.clock.done(), ctx.handoff)
 
     # -- entry points ------------------------------------------------------------------------------
 
     def answer(self, *, tenant_id: str, user_id: str, message: str) -> ChatAnswer:
         ctx = self._prepare(tenant_id=tenant_id, user_id=user_id, message=message)
+        if ctx.settled:
+            return self._finish(ctx, *ctx.settled, EXTRACTIVE)
         if ctx.cached:
             return self._finish(ctx, ctx.cached.answer, ctx.cached.sources, ctx.cached.provider)
         with ctx.clock.stage("generate"):
@@ -236,6 +271,10 @@ class ChatPipeline:
         return self._stream(ctx)
 
     def _stream(self, ctx: _Context) -> Iterator[tuple[str, Any]]:
+        if ctx.settled:
+            yield "delta", ctx.settled[0]
+            yield "done", self._finish(ctx, *ctx.settled, EXTRACTIVE)
+            return
         if ctx.cached:
             yield "delta", ctx.cached.answer
             yield "done", self._finish(ctx, ctx.cached.answer, ctx.cached.sources, ctx.cached.provider)

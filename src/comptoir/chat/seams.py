@@ -61,6 +61,9 @@ class FactSource(Protocol):
     def sharpen(self, *, tenant_id: str, knowledge_version: int, question: str) -> str:
         """The question with the company's own terms added, for retrieval."""
 
+    def contacts(self, *, tenant_id: str, knowledge_version: int) -> list[FactHit]:
+        """How to reach the company (phone, WhatsApp, e-mail), for a customer who asks for a person."""
+
 
 class NoCache:
     def lookup_exact(self, scope: CacheScope, *, question: str) -> CachedAnswer | None:
@@ -83,3 +86,6 @@ class NoFacts:
 
     def sharpen(self, *, tenant_id: str, knowledge_version: int, question: str) -> str:
         return question
+
+    def contacts(self, *, tenant_id: str, knowledge_version: int) -> list[FactHit]:
+        return []

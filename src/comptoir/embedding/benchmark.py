@@ -46,7 +46,7 @@ def sample_texts(count: int) -> list[str]:
         for item in sorted(folder.iterdir(), key=lambda p: p.name):
             if item.name.endswith((".csv", ".md")):
                 doc = parse_file(item.name, item.read_bytes())
-                chunks += doc.records or Chunker().split(doc.prose)
+                chunks += Chunker().chunk_blocks(doc.blocks)
     return [f"{chunks[i % len(chunks)]} #{i}" for i in range(count)]
 
 

@@ -8,9 +8,9 @@ import re
 from collections import Counter
 from typing import Any
 
-from comptoir.chat.extractive import tokens
-from comptoir.facts.extract import Fact, fold
+from comptoir.facts.extract import Fact
 from comptoir.facts.money import Conventions, currency_marks, number_styles
+from comptoir.text import fold, tokens
 
 _CAD = re.compile(r"\bCAD\b|\$\s?CA\b|\bCA\s?\$|\$can\b|canad", re.I)
 _USD = re.compile(r"\bUSD\b|\bUS\s?\$", re.I)

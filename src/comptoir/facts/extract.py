@@ -11,13 +11,12 @@ Every fact keeps the verbatim source text it came from, so an answer can quote i
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from comptoir.chat.extractive import split_chunk
 from comptoir.facts.money import Conventions, Money, find_amounts, parse_amount
+from comptoir.text import split_chunk
 
 Kind = Literal["offer", "delivery", "contact", "hours", "payment"]
 KINDS: tuple[Kind, ...] = ("offer", "delivery", "contact", "hours", "payment")
@@ -77,19 +76,23 @@ class Fact:
     attributes: dict[str, str] = field(default_factory=dict)
 
 
-def fold(text: str) -> str:
-    """Lower case, accents removed: how names are compared ("Port-Bouët" = "port-bouet")."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
-
-
 def parse_record(text: str) -> dict[str, str] | None:
-    """ "a: 1; b: 2" → {"a": "1", "b": "2"}, for chunks made from catalog rows; None for prose."""
+    """The labelled values of a record's line, its name under "" (see ``comptoir.ingest.records``):
+    "Reine — Petite : 9 € ; Grande : 13 €" → {"": "Reine", "Petite": "9 €", "Grande": "13 €"}; the
+    older "a: 1; b: 2" form too. None for prose or an unlabelled line."""
     if "\n" in text:
         return None
-    fields: dict[str, str] = {}
+    name, sep, rest = text.partition(" — ")
+    if sep and " : " in rest:
+        fields = {"": name.strip()}
+        for i, part in enumerate(rest.split(" ; ")):
+            label, found, value = part.partition(" : ")
+            fields[label.strip() if found else f"#{i}"] = (value if found else label).strip()
+        return fields
+    fields = {}
     for part in text.split("; "):
-        key, sep, value = part.partition(": ")
-        if not sep:
+        key, found, value = part.partition(": ")
+        if not found:
             return None
         fields[key.strip()] = value.strip()
     return fields if len(fields) >= 2 else None
@@ -206,14 +209,18 @@ def _from_line(line: str, heading: str, ordinal: int, conventions: Conventions) 
 
 
 def extract_facts(chunks: list[str], conventions: Conventions) -> list[Fact]:
+    """Facts of a company's chunks. A labelled record gives an offer read field by field (unless its
+    context is a delivery list: a zone and its fee read as a line); everything else is read line by
+    line with its heading as context."""
     facts: list[Fact] = []
     for ordinal, chunk in enumerate(chunks):
-        record = parse_record(chunk)
-        if record is not None:
-            offer = _offer_from_record(record, chunk, ordinal, conventions)
+        heading, body = split_chunk(chunk, sentences=False)
+        record = parse_record(body[0]) if len(body) == 1 else None
+        if record is not None and not _DELIVERY.search(f"{heading} {body[0]}"):
+            offer = _offer_from_record(record, body[0], ordinal, conventions)
             if offer is not None:
                 facts.append(offer)
-            continue
+                continue
         heading, lines = split_chunk(chunk)
         for line in lines:
             facts.extend(_from_line(line, heading, ordinal, conventions))

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from comptoir.caching import LRUCache
-from comptoir.chat.extractive import tokens
 from comptoir.chat.seams import FactHit
-from comptoir.facts.extract import fold
 from comptoir.facts.store import FactStore, StoredFact
+from comptoir.text import fold, tokens
 
 _NUMBER = re.compile(r"\b\d+\b")
 _INTENTS = {
@@ -102,6 +101,13 @@ class FactIndex:
         labels = [f"{p}{n}" for n in sorted(asked.sizes) for p in known.size_prefixes]
         missing = [label for label in labels if label.lower() not in asked.text.replace(" ", "")]
         return f"{question} {' '.join(missing)}" if missing else question
+
+    def contacts(self, *, tenant_id: str, knowledge_version: int) -> list[FactHit]:
+        """Every contact line of the company, phone and WhatsApp first, each line once."""
+        found = [f for f in self._known(tenant_id, knowledge_version).facts if f.fact.kind == "contact"]
+        found.sort(key=lambda f: f.fact.subject == "email")
+        lines = {f.fact.text: f for f in found}
+        return [_hit(f) for f in list(lines.values())[:MAX_FACTS]]
 
     def lookup(
         self, *, tenant_id: str, knowledge_version: int, question: str, context: str | None = None

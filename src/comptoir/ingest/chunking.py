@@ -8,7 +8,10 @@ with the default model's tokenizer), which is enough to keep chunks under its 25
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from comptoir.ingest.records import Block, Record
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
@@ -31,6 +34,26 @@ class Chunker:
             for body in self._pack(paragraphs, budget=self.max_tokens - estimate_tokens(prefix)):
                 chunks.append(f"{prefix}\n{body}" if prefix else body)
         return chunks
+
+    def chunk_blocks(self, blocks: Sequence[Block]) -> list[str]:
+        """One chunk per record, its context on the line above; each passage packed under its context."""
+        chunks: list[str] = []
+        for block in blocks:
+            if isinstance(block, Record):
+                if block.render():
+                    chunks.append(block.chunk_text())
+            else:
+                chunks.extend(self.split_section(block.context, block.text))
+        return chunks
+
+    def split_section(self, path: Sequence[str], text: str) -> list[str]:
+        """Chunks of one section's prose (paragraphs apart by blank lines) under its heading path."""
+        prefix = " > ".join(path)
+        paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+        return [
+            f"{prefix}\n{body}" if prefix else body
+            for body in self._pack(paragraphs, budget=self.max_tokens - estimate_tokens(prefix))
+        ]
 
     def _pack(self, paragraphs: list[str], *, budget: int) -> list[str]:
         budget = max(budget, 32)

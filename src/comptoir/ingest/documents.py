@@ -61,8 +61,8 @@ _FIND_MANY = """
 _DELETE = "DELETE FROM documents WHERE tenant_id = %s AND document_id = %s"
 _INSERT_DOCUMENT = """
     INSERT INTO documents
-        (tenant_id, document_id, doc_key, title, source, content_hash, metadata, chunk_count)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"""
+        (tenant_id, document_id, doc_key, title, source, content_hash, metadata, chunk_count, flagged)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"""
 _INSERT_CHUNK = """
     INSERT INTO chunks (tenant_id, document_id, ordinal, text, text_hash, embedding, tsv)
     SELECT %(tenant)s, %(document)s, %(ordinal)s, %(text)s, %(hash)s, %(embedding)s,
@@ -73,7 +73,7 @@ BUMP_KNOWLEDGE = """
     UPDATE companies SET knowledge_version = knowledge_version + 1, updated_at = now()
     WHERE tenant_id = %s"""
 _LIST = """
-    SELECT document_id, title, source, metadata, chunk_count, created_at, updated_at FROM documents
+    SELECT document_id, title, source, metadata, chunk_count, flagged, created_at, updated_at FROM documents
     WHERE tenant_id = %s ORDER BY updated_at DESC, title LIMIT %s OFFSET %s"""
 
 
@@ -142,7 +142,7 @@ class DocumentStore:
         self.models = models
 
     def chunk(self, doc: ParsedDocument) -> list[str]:
-        return list(doc.records) if doc.records else self.chunker.split(doc.prose)
+        return self.chunker.chunk_blocks(doc.blocks)
 
     def ingest(self, *, tenant_id: str, documents: Sequence[ParsedDocument]) -> list[IngestResult]:
         """Store documents. Every document is chunked and checked before the first one is written; the
@@ -181,8 +181,9 @@ class DocumentStore:
         texts = self.chunk(doc)
         if not texts:
             raise InvalidInput(f"document {doc.title!r} has no text to index (only headings?)")
+        flagged = "\n".join(f.text for f in doc.flagged)
         return _Prepared(
-            doc, doc.source or doc.title, _digest(doc.title, doc.content, metadata), metadata, texts
+            doc, doc.source or doc.title, _digest(doc.title, doc.content, metadata, flagged), metadata, texts
         )
 
     def _write(
@@ -218,6 +219,7 @@ class DocumentStore:
                     content_hash,
                     prepared.metadata,
                     len(texts),
+                    json.dumps([f.as_json() for f in doc.flagged], ensure_ascii=False),
                 ),
             )
             self._insert_chunks(conn, tenant_id, document_id, doc.title, texts, hashes, vectors)

@@ -1,8 +1,9 @@
-"""Turn uploaded files and JSON documents into parsed documents: prose to chunk, or records to keep whole.
+"""Turn uploaded files and JSON documents into parsed documents: blocks of records and passages.
 
-Catalog formats (CSV, JSON, JSONL) become one record per row with the column names kept in the text
-("Produit: Couches; Taille: 4; Prix: 24 000 FCFA"), so both the embedding and the full-text index see
-what each value means.
+Every format goes one route: CSV rows, JSON items at any depth, Markdown and HTML tables, aligned
+columns, dotted-leader lines, question/answer pairs become records (see ``comptoir.ingest.records``), the
+rest prose passages, each with its context. A JSON text document is read by the format its ``source``
+names (``menu.csv``, ``faq.md``) or its explicit ``format``.
 """
 
 from __future__ import annotations
@@ -11,13 +12,21 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import PurePath
 from typing import Any
 
 from comptoir.errors import InvalidInput, UnsupportedMediaType
+from comptoir.ingest.office import OFFICE_SUFFIXES, office_to_markdown
+from comptoir.ingest.records import Block, Record, table_records
+from comptoir.ingest.screening import FlaggedText, screen, withheld
+from comptoir.ingest.structure import read_sections
+from comptoir.ingest.tree import read_tree
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".csv", ".json", ".jsonl", ".html", ".htm")
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".csv", ".tsv", ".json", ".jsonl", ".html", ".htm")
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + OFFICE_SUFFIXES
+TEXT_FORMATS = {suffix.lstrip("."): suffix for suffix in TEXT_SUFFIXES}
 
 
 @dataclass
@@ -25,12 +34,17 @@ class ParsedDocument:
     title: str
     source: str | None
     metadata: dict[str, Any] = field(default_factory=dict)
-    prose: str = ""  # chunked by headings and paragraphs
-    records: list[str] = field(default_factory=list)  # one chunk each
+    blocks: list[Block] = field(default_factory=list)
+    #: hidden instructions and internal sections, kept out of the blocks
+    flagged: list[FlaggedText] = field(default_factory=list)
 
     @property
     def content(self) -> str:
-        return self.prose if not self.records else "\n".join(self.records)
+        return "\n".join(_block_text(block) for block in self.blocks)
+
+
+def _block_text(block: Block) -> str:
+    return block.chunk_text() if isinstance(block, Record) else block.text
 
 
 def decode_utf8(data: bytes, *, name: str) -> str:
@@ -40,63 +54,41 @@ def decode_utf8(data: bytes, *, name: str) -> str:
         raise InvalidInput(f"{name}: not valid UTF-8 (byte {exc.start}); save the file as UTF-8") from exc
 
 
-def _format_value(value: Any) -> str:
-    if isinstance(value, str):
-        return value.strip()
-    if value is None:
-        return ""
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-
-
-def format_record(row: dict[str, Any]) -> str:
-    parts = [f"{str(key).strip()}: {_format_value(value)}" for key, value in row.items()]
-    return "; ".join(part for part in parts if not part.endswith(": ") and part.strip(": "))
-
-
-def parse_csv(text: str, *, name: str) -> list[str]:
+def parse_csv(text: str, *, name: str) -> list[Block]:
+    """Rows of a CSV or TSV file, any delimiter, with or without a header row."""
     sample = text[:8192]
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    if not reader.fieldnames:
-        raise InvalidInput(f"{name}: the CSV file has no header row")
-    records = []
-    for row in reader:
-        clean = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
-        if clean:
-            records.append(format_record(clean))
-    return records
+    try:
+        rows = list(csv.reader(io.StringIO(text), dialect=dialect))
+    except csv.Error as exc:
+        raise InvalidInput(f"{name}: unreadable CSV: {exc}") from exc
+    return list(table_records(rows))
 
 
-def parse_json(text: str, *, name: str, lines: bool) -> tuple[str, list[str]]:
+def parse_json(text: str, *, name: str, lines: bool) -> list[Block]:
     try:
         items = (
-            [json.loads(line) for line in text.splitlines() if line.strip()] if lines else [json.loads(text)]
+            [json.loads(line, parse_float=Decimal) for line in text.splitlines() if line.strip()]
+            if lines
+            else [json.loads(text, parse_float=Decimal)]
         )
     except json.JSONDecodeError as exc:
         raise InvalidInput(
             f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from exc
-    if not lines and isinstance(items[0], list):
-        items = items[0]
-    records = []
-    for item in items:
-        if isinstance(item, dict):
-            records.append(format_record(item))
-        elif isinstance(item, str | int | float):
-            records.append(str(item))
-        else:
-            raise InvalidInput(f"{name}: expected objects or values, found {type(item).__name__}")
-    return "", [r for r in records if r.strip()]
+    except RecursionError as exc:
+        raise InvalidInput(f"{name}: JSON nested too deeply") from exc
+    return read_tree(items if lines else items[0])
 
 
 class _HTMLText(HTMLParser):
     """Text of an HTML page, headings kept as markdown headings, scripts and styles dropped."""
 
     _SKIP = frozenset({"script", "style", "noscript", "template", "svg", "head"})
-    _BLOCK = frozenset({"p", "div", "li", "tr", "br", "section", "article", "table", "ul", "ol", "dd", "dt"})
+    _BLOCK = frozenset({"p", "div", "li", "br", "section", "article", "table", "ul", "ol", "dd", "dt"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -104,6 +96,8 @@ class _HTMLText(HTMLParser):
         self.title = ""
         self._skip = 0
         self._in_title = False
+        self._tables = 0  # text between the cells of a table is layout, not content
+        self._cells = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "title":
@@ -112,10 +106,17 @@ class _HTMLText(HTMLParser):
             self._skip += 1
         elif tag in {"h1", "h2", "h3", "h4", "h5", "h6"}:
             self.parts.append("\n\n" + "#" * int(tag[1]) + " ")
+        elif tag == "li":
+            self.parts.append("\n- ")
         elif tag in self._BLOCK:
             self.parts.append("\n\n" if tag in {"p", "div", "section", "article", "table"} else "\n")
+        elif tag == "tr":  # table rows as Markdown rows: the structure reader makes them records
+            self.parts.append("\n|")
         elif tag in {"td", "th"}:
-            self.parts.append(" | ")
+            self._cells += 1
+            self.parts.append(" ")
+        if tag == "table":
+            self._tables += 1
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
@@ -124,12 +125,18 @@ class _HTMLText(HTMLParser):
             self._skip -= 1
         elif tag in {"h1", "h2", "h3", "h4", "h5", "h6"}:
             self.parts.append("\n\n")
+        elif tag in {"td", "th"}:
+            self._cells = max(self._cells - 1, 0)
+            self.parts.append(" |")
+        elif tag == "table":
+            self._tables = max(self._tables - 1, 0)
+            self.parts.append("\n\n")
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title += data
-        if not self._skip:
-            self.parts.append(data)
+        if not self._skip and (self._cells or not self._tables):
+            self.parts.append(data.replace("|", "/") if self._cells else data)
 
 
 def html_to_text(html: str) -> tuple[str, str]:
@@ -143,6 +150,35 @@ def html_to_text(html: str) -> tuple[str, str]:
     return parser.title.strip(), text.strip()
 
 
+@dataclass(frozen=True)
+class _Read:
+    blocks: list[Block]
+    flagged: list[FlaggedText]
+    learned: dict[str, Any]
+
+
+def parse_as(suffix: str, text: str, *, name: str) -> _Read:
+    """Blocks of ``text`` read as a ``suffix`` file, screened for hidden instructions and internal
+    sections, and what the reading learned (an HTML title)."""
+    internal: list[Block] = []
+    learned: dict[str, Any] = {}
+    if suffix in (".csv", ".tsv"):
+        blocks = parse_csv(text, name=name)
+    elif suffix in (".json", ".jsonl"):
+        blocks = parse_json(text, name=name, lines=suffix == ".jsonl")
+    else:
+        if suffix in (".html", ".htm"):
+            page_title, text = html_to_text(text)
+            learned = {"html_title": page_title} if page_title else {}
+        blocks, internal = read_sections(text)
+    kept, flagged = screen(blocks)
+    return _Read(kept, withheld(internal) + flagged, learned)
+
+
+def _has_text(blocks: list[Block]) -> bool:
+    return any(b.render() if isinstance(b, Record) else b.text.strip() for b in blocks)
+
+
 def parse_file(filename: str, data: bytes, *, source: str | None = None) -> ParsedDocument:
     """Parse one uploaded file; the title defaults to the file name."""
     name = PurePath(filename).name or "document"
@@ -151,26 +187,30 @@ def parse_file(filename: str, data: bytes, *, source: str | None = None) -> Pars
         raise UnsupportedMediaType(
             f"{name}: unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
         )
-    text = decode_utf8(data, name=name)
-    doc = ParsedDocument(title=name, source=source or name, metadata={"filename": name})
-    if suffix == ".csv":
-        doc.records = parse_csv(text, name=name)
-    elif suffix in (".json", ".jsonl"):
-        doc.prose, doc.records = parse_json(text, name=name, lines=suffix == ".jsonl")
-    elif suffix in (".html", ".htm"):
-        page_title, doc.prose = html_to_text(text)
-        if page_title:
-            doc.metadata["html_title"] = page_title
+    if suffix in OFFICE_SUFFIXES:  # read as the Markdown it becomes: headings, tables, lists
+        text, suffix = office_to_markdown(name, suffix, data), ".md"
     else:
-        doc.prose = text
-    if not doc.content.strip():
+        text = decode_utf8(data, name=name)
+    read = parse_as(suffix, text, name=name)
+    if not _has_text(read.blocks):
         raise InvalidInput(f"{name}: the file has no text")
-    return doc
+    return ParsedDocument(name, source or name, {"filename": name, **read.learned}, read.blocks, read.flagged)
 
 
-def parse_text(title: str, text: str, *, source: str | None, metadata: dict[str, Any]) -> ParsedDocument:
+def parse_text(
+    title: str, text: str, *, source: str | None, metadata: dict[str, Any], format: str | None = None
+) -> ParsedDocument:
+    """A JSON text document: read as its ``format`` or as the file its ``source`` names, else as text."""
     if not title.strip():
         raise InvalidInput("a document needs a non-empty title")
     if not text.strip():
         raise InvalidInput(f"document {title!r}: text is empty")
-    return ParsedDocument(title=title.strip(), source=source, metadata=metadata, prose=text)
+    if format is not None and format.lower() not in TEXT_FORMATS:
+        raise InvalidInput(f"document {title!r}: unknown format {format!r}; known: {', '.join(TEXT_FORMATS)}")
+    suffix = TEXT_FORMATS[format.lower()] if format else PurePath(source or "").suffix.lower()
+    if suffix not in TEXT_SUFFIXES:
+        suffix = ".txt"
+    read = parse_as(suffix, text, name=title)
+    if not _has_text(read.blocks):
+        raise InvalidInput(f"document {title!r}: text is empty")
+    return ParsedDocument(title.strip(), source, {**metadata, **read.learned}, read.blocks, read.flagged)

@@ -1,0 +1,107 @@
+"""JSON at any depth as records.
+
+An object's scalar fields make one record. A list of objects makes one record per item, and each item
+inherits its parents' context: the path of keys and names above it ("Shampooings" for the products of
+that category) and the codes its parents declare for everything below them (a currency "EUR"). A small
+object of scalars inside an item reads as one value ({"valeur": 250, "unite": "ml"} → "250 ml"; {"montant":
+18.90, "devise": "EUR"} → "18.90 EUR"); a list of scalars as a list ("secs, bouclés"). Numbers keep the
+digits they were written with (18.90 stays 18.90).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from comptoir.errors import InvalidInput
+from comptoir.ingest.records import Block, Record, humanize
+
+#: a small object of at most this many scalars reads as one value
+_VALUE_FIELDS = 3
+#: a code declared by a parent for its children: "EUR", "CAD", "XOF"
+_CODE = re.compile(r"^[A-Z]{3}$")
+_NAME_KEYS = ("nom", "name", "titre", "title", "libelle", "label", "designation", "produit", "article")
+MAX_DEPTH = 64
+
+
+def scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, Decimal | int | float):
+        return str(value)
+    return " ".join(str(value).split()) if value is not None else ""
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool | Decimal)
+
+
+def _as_value(value: Any) -> str | None:
+    """A scalar, a list of scalars, or a small object of scalars as one value; None for structure."""
+    if _is_scalar(value):
+        return scalar(value)
+    if isinstance(value, list) and all(_is_scalar(v) for v in value):
+        return ", ".join(s for s in (scalar(v) for v in value) if s)
+    if (
+        isinstance(value, dict)
+        and 0 < len(value) <= _VALUE_FIELDS
+        and all(_is_scalar(v) for v in value.values())
+    ):
+        return " ".join(s for s in (scalar(v) for v in value.values()) if s)
+    return None
+
+
+def _name_of(obj: dict[str, Any]) -> str:
+    for key, value in obj.items():
+        if key.lower() in _NAME_KEYS and isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def read_tree(data: Any, context: tuple[str, ...] = ()) -> list[Block]:
+    """The records of a parsed JSON value."""
+    out: list[Block] = []
+    _walk(data, context, (), out, depth=0)
+    return out
+
+
+def _walk(
+    data: Any,
+    context: tuple[str, ...],
+    inherited: tuple[tuple[str, str], ...],
+    out: list[Block],
+    *,
+    depth: int,
+) -> None:
+    if depth > MAX_DEPTH:
+        raise InvalidInput(f"JSON nested deeper than {MAX_DEPTH} levels")
+    if isinstance(data, list):
+        scalars = [scalar(v) for v in data if _is_scalar(v)]
+        if scalars and len(scalars) == len(data):
+            out.extend(Record((("", s),), context) for s in scalars if s)
+            return
+        for item in data:
+            _walk(item, context, inherited, out, depth=depth + 1)
+        return
+    if not isinstance(data, dict):
+        text = scalar(data)
+        if text:
+            out.append(Record((("", text),), context))
+        return
+    fields: list[tuple[str, str]] = []
+    nested: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        flat = _as_value(value)
+        if flat is None:
+            nested.append((key, value))
+        elif flat:
+            fields.append((key, flat))
+    codes = tuple((k, v) for k, v in fields if _CODE.match(v))
+    name = _name_of(data)
+    if fields and not (nested and len(fields) == 1 and fields[0][1] == name):  # a bare name: context only
+        own = tuple(fields) + tuple(c for c in inherited if c[0] not in {k for k, _ in fields})
+        out.append(Record(own, context))
+    below = (*context, name) if name and nested else context
+    for key, value in nested:
+        _walk(value, (*below, humanize(key)), inherited + codes, out, depth=depth + 1)

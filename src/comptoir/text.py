@@ -1,0 +1,167 @@
+"""Text helpers shared by ingestion, facts and chat, one floor below all of them: folding, the words of
+a question or a line, and the lines of a chunk.
+
+Words are compared lower-cased with accents folded and plural -s/-x dropped; a number glued to its unit
+("128go", "800g", "5l") also yields the number and the unit, and the unit's other spellings meet
+("litres" = "l", "go" = "gb"), so "5 litres" meets "5 L" and "taille 4" meets "T4". These are words of
+the customer's language and units of measure, never words of one company.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+
+_WORD = re.compile(r"[^\W_]+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)")
+_SENTENCE_ENDS = (".", "!", "?", ":", ";")
+_MAX_HEADING = 200
+_LABEL = re.compile(r"^[a-z]{1,3}(\d+)$")
+_GLUED = re.compile(r"^(\d+)([a-z]{1,4})$")
+#: units a number may be glued to ("800g", "128go", "70ah"); "15e" is an ordinal, not a unit
+_GLUED_UNITS = frozenset(
+    [
+        "g",
+        "kg",
+        "mg",
+        "l",
+        "ml",
+        "cl",
+        "dl",
+        "go",
+        "gb",
+        "mo",
+        "mb",
+        "to",
+        "tb",
+        "cm",
+        "mm",
+        "m",
+        "km",
+        "h",
+        "min",
+        "mn",
+        "ah",
+        "mah",
+        "w",
+        "kw",
+        "v",
+        "x",
+    ]
+)
+STOPWORDS = frozenset(
+    word
+    for line in (
+        "a au aux avec c ce ces cest combien comment d dans de des du elle en est et il j je l la le les",
+        "leur m ma mais me mes mon n ne nos notre nous on ou où par pas pour qu quand que quel quelle",
+        "quels qui s sa se ses si son sur t ta te tes ton tu un une vos votre vous y",
+        "an and are at be can could do does for from have how i in is it of on or the their there this",
+        "to what when where which who why will with you your",
+    )
+    for word in line.split()
+)
+#: spellings of one unit of measure
+_UNITS = {
+    "litre": "l",
+    "litres": "l",
+    "liter": "l",
+    "liters": "l",
+    "lt": "l",
+    "millilitre": "ml",
+    "millilitres": "ml",
+    "gramme": "g",
+    "grammes": "g",
+    "gr": "g",
+    "gram": "g",
+    "grams": "g",
+    "kilo": "kg",
+    "kilos": "kg",
+    "kilogramme": "kg",
+    "kilogrammes": "kg",
+    "gb": "go",
+    "giga": "go",
+    "gigas": "go",
+    "tb": "to",
+    "dollars": "dollar",
+    "usd": "dollar",
+    "euros": "euro",
+    "eur": "euro",
+}
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed: how names are compared ("Port-Bouët" = "port-bouet")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
+def _stem(word: str) -> str:
+    if len(word) > 3 and word[-1] in "sx" and not word[-2].isdigit():
+        return word[:-1]
+    return word
+
+
+def words(text: str) -> list[str]:
+    """Content words of ``text`` in order: folded, without stop words, plural -s/-x dropped, units
+    spelled one way; a label mixing letters and a number ("T5", "F24") is followed by the number, a
+    number glued to its unit ("128go") by both."""
+    out: list[str] = []
+    for word in _WORD.findall(fold(text).replace("$", " dollar ").replace("€", " euro ")):
+        if word in STOPWORDS:
+            continue
+        unit = _UNITS.get(word)
+        if unit:
+            out.append(unit)
+            continue
+        out.append(_stem(word))
+        label = _LABEL.match(word)
+        if label:
+            out.append(label.group(1))
+        glued = _GLUED.match(word)
+        if glued and glued.group(2) in _GLUED_UNITS | _UNITS.keys():
+            out.append(glued.group(1))
+            out.append(_UNITS.get(glued.group(2), glued.group(2)))
+    return out
+
+
+def tokens(text: str) -> set[str]:
+    """The set of ``words`` of a text."""
+    return set(words(text))
+
+
+def pairs(text: str) -> set[tuple[str, str]]:
+    """Consecutive content words: "braids longues" is in "box braids longues", not "box braids mi-longues"."""
+    seq = words(text)
+    return set(itertools.pairwise(seq))
+
+
+def prefix_match(a: str, b: str) -> bool:
+    """Two words of one family: both of five letters or more sharing their first four ("livrez" and
+    "livraison", "ouvert" and "ouverture"), or one cut short from the other ("palu", "paludisme";
+    "dispo", "disponible"); numbers never."""
+    if a == b or not a[:4].isalpha():
+        return False
+    short, long = sorted((a, b), key=len)
+    return (len(short) >= 5 and short[:4] == long[:4]) or (len(short) >= 4 and long.startswith(short))
+
+
+def split_chunk(text: str, *, sentences: bool = True) -> tuple[str, list[str]]:
+    """(heading, lines) of a chunk, each line cut into its sentences unless ``sentences`` is false.
+    Chunks start with their context (heading path) on a line of its own (see ingest.chunking); it gives
+    context to the lines below it and is not itself an answer."""
+    raw = [line.strip() for line in text.splitlines() if line.strip()]
+    heading = ""
+    if len(raw) > 1 and len(raw[0]) <= _MAX_HEADING and not raw[0].endswith(_SENTENCE_ENDS):
+        heading, raw = raw[0], raw[1:]
+    lines: list[str] = []
+    for line in raw:
+        line = line.lstrip("-*• ").strip()
+        if sentences:
+            lines.extend(s.strip() for s in _SENTENCE.split(line) if s.strip())
+        elif line:
+            lines.append(line)
+    return heading, lines
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
