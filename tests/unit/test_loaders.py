@@ -25,6 +25,18 @@ def test_csv_rows_become_readable_records_whatever_the_delimiter() -> None:
     assert lines("b.csv", 'article,prix TTC\nCroissant,"1,25 €"\n') == ["Croissant — prix TTC : 1,25 €"]
 
 
+def test_the_delimiter_is_the_one_that_splits_rows_alike_and_a_decimal_comma_is_not_one() -> None:
+    assert lines("p.csv", "Pain de campagne;3,40 €\nCroissant au beurre;1,15 €\n") == [
+        "Pain de campagne : 3,40 €",
+        "Croissant au beurre : 1,15 €",
+    ]
+    assert lines("q.csv", 'Article,Prix\nBaguette,"1,20 €"\nFicelle,"0,90 €"\n') == [
+        "Baguette — Prix : 1,20 €",
+        "Ficelle — Prix : 0,90 €",
+    ]
+    assert lines("t.tsv", "Article\tPrix\nBaguette\t1,20 €\n") == ["Baguette — Prix : 1,20 €"]
+
+
 def test_csv_without_header_row_keeps_every_row() -> None:
     data = "Pose vitre,12$,33 600 FC,1 heure\nPose coque,5$,14 000 FC,10 minutes\n"
     assert lines("r.csv", data) == [
@@ -73,6 +85,9 @@ def test_dotted_leaders_and_aligned_columns_keep_names_with_their_prices() -> No
     assert "ATELIER DU CYCLE — TARIFS > REPARATIONS\nCrevaison (chambre fournie) : 12 €" in got
     assert "ATELIER DU CYCLE — TARIFS > REPARATIONS\nRéglage freins : 15 €" in got
     assert any(c.endswith("Ville 28 — avant : 45 000 ; arriere : 52 000") for c in got)
+    # a rule drawn under each column is a rule, not a row or a heading
+    spaced = "Modèle    Neuf     Occasion\n--------  -------  --------\nRando     789 €    455 €\n"
+    assert lines("s.txt", spaced) == ["Rando — Neuf : 789 € ; Occasion : 455 €"]
 
 
 def test_markdown_and_html_tables_become_one_record_per_row() -> None:

@@ -33,6 +33,8 @@ MAX_LINES = 2
 CONTEXT_WEIGHT = 0.6
 FOLLOWED_WEIGHT = 0.5
 RANK_WEIGHT = 0.6
+#: the passage's closeness in meaning to the question (cosine of the dense leg)
+SIMILARITY_WEIGHT = 2.0
 #: a word of the same family ("livrez", "livraison") counts this much of an exact one
 FAMILY_WEIGHT = 0.5
 #: two words of the question side by side in the line, as in the question
@@ -49,7 +51,8 @@ COVER_SHARE = 0.5
 NEIGHBOUR_SHARE = 0.6
 #: words of the customer's language that ask for a figure
 _ASKS_FIGURE = re.compile(
-    r"\b(?:combien|cmb|prix|tarifs?|co[uû]te?s?|co[uû]tent|cher|frais|montant|taux|heures?|horaires?|"
+    r"\b(?:combien|cmb|prix|tarifs?|co[uû]te?s?|co[uû]tent|cher|frais|montant|taux|heures?|horaires?|caution|"
+    r"acompte|livr\w*|envo\w*|exp[eé]di\w*|deliver\w*|shipping|deposit|"
     r"quand|ouvert|ouvre|ferme|how much|price|prices|cost|costs|fees?|rates?|charges?|hours|when|open|"
     r"close)\b"
 )
@@ -194,14 +197,13 @@ def _unwrapped(text: str) -> str:
 
 
 def _weights(pool: list[Evidence], words: set[str]) -> dict[str, float]:
-    """Rarer among the candidates, heavier: 1 + ln(N / df), a line holding the word or one of its family."""
+    """Rarer among the candidates, heavier: 1 + ln(N / df), df the lines holding the word (or, for a
+    word no line holds as such, one of its family: "palu" in a list that only says "paludisme")."""
     total = max(len(pool), 1)
     weights = {}
     for word in words:
-        df = sum(
-            1
-            for e in pool
-            if word in e.own or word in e.around or any(prefix_match(word, t) for t in e.own | e.around)
+        df = sum(1 for e in pool if word in e.own or word in e.around) or sum(
+            1 for e in pool if any(prefix_match(word, t) for t in e.own | e.around)
         )
         weights[word] = 1.0 + math.log(total / df) if df else 0.0
     return weights
@@ -223,7 +225,8 @@ def _score(
 ) -> tuple[float, float]:
     """(score, what the message itself matched)."""
     own = sum(w[t] for t in asked & e.own) + FAMILY_WEIGHT * sum(w[t] for t in _family(asked, e.own))
-    own += NAME_WEIGHT * sum(w[t] for t in asked & e.head)
+    if figure:  # which item's figure: the item's name decides
+        own += NAME_WEIGHT * sum(w[t] for t in asked & e.head)
     missing = asked - e.own - _family(asked, e.own)
     around = sum(w[t] for t in missing & e.around) + FAMILY_WEIGHT * sum(
         w[t] for t in _family(missing - e.around, e.around)
@@ -231,7 +234,12 @@ def _score(
     together = sum(w[b] for _, b in asked_pairs & e.pairs)
     matched = own + CONTEXT_WEIGHT * around + PAIR_WEIGHT * together
     previous = sum(w[t] for t in followed & (e.own | e.around))
-    prior = RANK_WEIGHT / (e.rank + 1) + (FIGURE_BONUS if figure and e.figure else 0.0)
+    similarity = e.hit.similarity if e.hit is not None and e.hit.similarity is not None else 0.0
+    prior = (
+        RANK_WEIGHT / (e.rank + 1)
+        + SIMILARITY_WEIGHT * similarity
+        + (FIGURE_BONUS if figure and e.figure else 0.0)
+    )
     return matched + FOLLOWED_WEIGHT * previous + prior, matched
 
 

@@ -54,15 +54,35 @@ def decode_utf8(data: bytes, *, name: str) -> str:
         raise InvalidInput(f"{name}: not valid UTF-8 (byte {exc.start}); save the file as UTF-8") from exc
 
 
+#: candidate delimiters, the preferred first when two split the rows alike: ";" before "," because a
+#: comma is also a decimal mark ("3,40 €")
+DELIMITERS = (";", "\t", "|", ",")
+_SAMPLE_LINES = 50
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter that splits the first lines into the same number of fields (two or more) most
+    often; a tie goes to the earlier of ``DELIMITERS``."""
+    sample = [line for line in text.splitlines()[:_SAMPLE_LINES] if line.strip()]
+    best, best_score = ",", 0.0
+    for delimiter in DELIMITERS:
+        try:
+            counts = [len(row) for row in csv.reader(sample, delimiter=delimiter)]
+        except csv.Error:
+            continue
+        if not counts:
+            continue
+        modal = max(set(counts), key=counts.count)
+        score = counts.count(modal) / len(counts) if modal >= 2 else 0.0
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
 def parse_csv(text: str, *, name: str) -> list[Block]:
     """Rows of a CSV or TSV file, any delimiter, with or without a header row."""
-    sample = text[:8192]
     try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    try:
-        rows = list(csv.reader(io.StringIO(text), dialect=dialect))
+        rows = list(csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text)))
     except csv.Error as exc:
         raise InvalidInput(f"{name}: unreadable CSV: {exc}") from exc
     return list(table_records(rows))

@@ -20,8 +20,10 @@ from comptoir.ingest.records import Block, Passage, Record, table_records
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
-_RULE = re.compile(r"^\s*[-=_*~·.]{3,}\s*$")
-_LEADER = re.compile(r"^(?P<name>.*?\S)\s*(?:\.{3,}|…+|_{3,}|·{3,}|-{4,})\s*(?P<value>\S.*)$")
+_RULE = re.compile(r"^\s*[-=_*~·.]{3,}(?:\s+[-=_*~·.]{3,})*\s*$")
+_LEADER = re.compile(
+    r"^(?P<name>[^-=_.·…]*?[^\W_].*?\S)\s*(?:\.{3,}|…+|_{3,}|·{3,}|-{4,})\s*(?P<value>\S.*)$"
+)
 _COLUMNS = re.compile(r"\t+|\s{2,}")
 _KEY_VALUE = re.compile(r"^(?P<name>[^:]{1,60}?)\s*:\s+(?P<value>\S.*)$")
 _BULLET = re.compile(r"^\s*(?:[-*•▪►‣◦]|\d{1,2}[.)])\s+")
@@ -29,7 +31,7 @@ _QUESTION = re.compile(r"^(?:q(?:uestion)?|question)\s*\d*\s*[:.)\-–]\s*(?P<te
 _ANSWER = re.compile(
     r"^(?:r(?:[ée]p(?:onse)?)?|a(?:nswer)?|r[ée]ponse)\s*[:.)\-–]\s*(?P<text>\S.*)$", re.IGNORECASE
 )
-_DECORATED = re.compile(r"^[-=*#~_+]{2,}\s*(?P<text>[^-=*#~_+].*?)\s*[-=*#~_+]{2,}$")
+_DECORATED = re.compile(r"^[-=*#~_+]{2,}\s*(?P<text>[^-=*#~_+\s].*?)\s*[-=*#~_+]{2,}$")
 #: a section for the staff, not the customers: never indexed, listed as withheld
 _INTERNAL = re.compile(
     r"\b(?:interne|internal|confidentiel(?:le)?|confidential|usage interne|staff only|personnel seulement"
@@ -221,7 +223,14 @@ def _is_title(line: str, lines: list[str], i: int) -> bool:
         and not _TABLE_ROW.match(line)
         and not _is_listed_value(line)
         and any(rest.strip() for rest in lines[i:])
+        and not _heads_columns(line, lines[i] if i < len(lines) else "")
     )
+
+
+def _heads_columns(line: str, following: str) -> bool:
+    """A line of column names: cells apart, above a rule or a row of as many cells."""
+    cells = len(_columns(line))
+    return cells >= 2 and (bool(_RULE.match(following)) or len(_columns(following)) == cells)
 
 
 def _priced_neighbour(lines: list[str], i: int) -> bool:
