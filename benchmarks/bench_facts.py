@@ -40,8 +40,10 @@ def accuracy(pipeline: ChatPipeline, questions: list[dict[str, Any]]) -> tuple[f
             tenant_id=item["company"], user_id=uuid.uuid4().hex, message=item["question"]
         )
         lines = answer.answer.splitlines()
+        # the first quoted line: after the intro when the answer lists several
+        quoted = lines[1] if len(lines) > 1 and lines[0].endswith(":") else lines[0]
         anywhere += item["expected"] in answer.answer
-        first += len(lines) > 1 and item["expected"] in lines[1]
+        first += item["expected"] in quoted
         if item["expected"] not in answer.answer:
             missed.append(item["question"])
     return anywhere / len(questions), first / len(questions), missed

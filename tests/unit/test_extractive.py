@@ -98,6 +98,15 @@ def test_a_sentence_comes_with_the_next_one_when_that_one_gives_the_figure() -> 
     assert "20 %" in answer.text
 
 
+def test_sentences_that_answer_together_are_quoted_together() -> None:
+    hits = [
+        hit("Livraison\nNous livrons tous les jours sauf le mercredi, de 10h à 18h.", title="livraison.md"),
+        hit("Magasin\nOuvert du jeudi au mardi de 9h à 19h. Fermé le mercredi.", title="magasin.md"),
+    ]
+    answer = answer_extractively("le magasin est ouvert le mercredi ?", hits, language="fr")
+    assert answer.text == "Ouvert du jeudi au mardi de 9h à 19h. Fermé le mercredi. (source : magasin.md)"
+
+
 def test_a_second_line_covers_what_the_first_leaves_out() -> None:
     hits = [
         hit("Livraison > Zones\nQuartier Nord, Gare : 3 000 F", title="livraison.txt"),

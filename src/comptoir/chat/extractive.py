@@ -39,6 +39,8 @@ SIMILARITY_WEIGHT = 2.0
 FAMILY_WEIGHT = 0.5
 #: two words of the question side by side in the line, as in the question
 PAIR_WEIGHT = 0.5
+#: a word of the question found in the sentence before or after, not in the line itself
+NEAR_WEIGHT = 0.5
 #: a word found in what the line is about (its name, before " : " or " — ") counts this much more
 NAME_WEIGHT = 0.5
 #: a line with a figure, when the question asks for one (a price, a fee, an hour)
@@ -52,7 +54,8 @@ NEIGHBOUR_SHARE = 0.6
 #: words of the customer's language that ask for a figure
 _ASKS_FIGURE = re.compile(
     r"\b(?:combien|cmb|prix|tarifs?|co[uû]te?s?|co[uû]tent|cher|frais|montant|taux|heures?|horaires?|caution|"
-    r"acompte|livr\w*|envo\w*|exp[eé]di\w*|deliver\w*|shipping|deposit|"
+    r"acompte|livr\w*|envo\w*|exp[eé]di\w*|deliver\w*|shipping|deposit|num[eé]ros?|t[eé]l[eé]phone|tel|phone|"
+    r"number|whatsapp|"
     r"quand|ouvert|ouvre|ferme|how much|price|prices|cost|costs|fees?|rates?|charges?|hours|when|open|"
     r"close)\b"
 )
@@ -93,6 +96,7 @@ class Evidence:
     before: str = ""  # the sentence before it
     head: frozenset[str] = field(default=frozenset())  # the words of what the line is about
     figure: bool = False
+    near: frozenset[str] = field(default=frozenset())  # the words of the sentences around it
 
     @staticmethod
     def of(
@@ -125,6 +129,7 @@ class Evidence:
             before,
             frozenset(tokens(head)),
             any(c.isdigit() for c in text),
+            frozenset(tokens(f"{before} {after}")),
         )
 
 
@@ -232,7 +237,9 @@ def _score(
         w[t] for t in _family(missing - e.around, e.around)
     )
     together = sum(w[b] for _, b in asked_pairs & e.pairs)
-    matched = own + CONTEXT_WEIGHT * around + PAIR_WEIGHT * together
+    # the sentences around it answer the rest ("Ouvert du lundi au samedi." + "Fermé le dimanche.")
+    nearby = sum(w[t] for t in (missing - e.around) & e.near)
+    matched = own + CONTEXT_WEIGHT * around + PAIR_WEIGHT * together + NEAR_WEIGHT * nearby
     previous = sum(w[t] for t in followed & (e.own | e.around))
     similarity = e.hit.similarity if e.hit is not None and e.hit.similarity is not None else 0.0
     prior = (
