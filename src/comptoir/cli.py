@@ -233,7 +233,7 @@ def search(ctx: click.Context, company_id: str, k: int, query: str) -> None:
 def _print_answer(answer: Any) -> None:
     click.echo(answer.answer)
     for source in answer.sources:
-        click.echo(f"  [{source['title']}] {source['snippet'][:100]}", err=True)
+        click.echo(f"  [{source.title}] {source.snippet[:100]}", err=True)
     click.echo(f"provider: {answer.provider}  total: {answer.timings_ms['total']:.0f} ms", err=True)
 
 

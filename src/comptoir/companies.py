@@ -16,7 +16,7 @@ from typing import Literal
 
 import psycopg
 
-from comptoir.db.database import Database
+from comptoir.db.database import Connection, Database
 from comptoir.errors import Conflict, InvalidInput, NotFound
 
 Language = Literal["fr", "en", "simple"]
@@ -91,9 +91,10 @@ class CompanyService:
             raise Conflict(f"company {company_id!r} already exists") from exc
         return self.get(company_id=company_id), key
 
-    def get(self, *, company_id: str) -> Company:
-        with self.db.tenant(company_id) as conn:
-            row = conn.execute(_SELECT, (company_id,)).fetchone()
+    def get(self, *, company_id: str, conn: Connection | None = None) -> Company:
+        """The company, read in the caller's tenant transaction (``conn``) when given."""
+        with self.db.tenant(company_id, within=conn) as tx:
+            row = tx.execute(_SELECT, (company_id,)).fetchone()
         if row is None:
             raise NotFound(f"company {company_id!r} not found")
         return Company(**row)

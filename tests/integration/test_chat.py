@@ -84,9 +84,10 @@ def test_follow_up_is_retrieved_with_the_question_it_continues(client: TestClien
     chat(client, awa, "Prix lot 300 couches taille 4 ?")
     body = chat(client, awa, "et en taille 5 ?")
     assert "48 000 F" in body["answer"] and "45 000 F" not in body["answer"]
-    # another user's follow-up has nothing to continue
-    other = chat(client, awa, "et en taille 5 ?", user="client-2")
-    assert "48 000 F" not in other["answer"]
+    assert body["cached"] is False  # a follow-up means what its conversation makes it mean: never cached
+    # another user's "follow-up" has nothing to continue: a question of its own, cached like any other
+    chat(client, awa, "et en taille 5 ?", user="client-2")
+    assert chat(client, awa, "et en taille 5 ?", user="client-3")["cached"] is True
 
 
 def test_memory_is_per_company_and_user_and_can_be_erased(client: TestClient, awa: str) -> None:

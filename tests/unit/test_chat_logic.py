@@ -4,10 +4,13 @@ import uuid
 
 import pytest
 
+from comptoir.api.schemas import SourceOut
 from comptoir.chat.followup import is_follow_up
 from comptoir.chat.normalize import normalize_message
+from comptoir.chat.pipeline import SNIPPET_CHARS, source_of
 from comptoir.chat.prompts import Passage, build_messages
 from comptoir.chat.providers import parse_retry_after
+from comptoir.chat.sources import Source
 from comptoir.errors import InvalidInput, PayloadTooLarge
 from comptoir.retrieval.search import SearchHit
 from comptoir.text import tokens
@@ -91,3 +94,16 @@ def test_retry_after_seconds_and_dates() -> None:
     assert parse_retry_after(None) is None
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == pytest.approx(10.0)
     assert parse_retry_after("soon") is None
+
+
+def test_a_source_is_one_value_from_retrieval_to_storage_and_http() -> None:
+    found = hit("Couches   taille 4,\nlot de 300 : 45 000 F " + "x" * 400, title="catalogue")
+    source = source_of(found)
+    assert isinstance(source, Source) and source.document_id == found.document_id
+    assert (
+        source.snippet.startswith("Couches taille 4, lot de 300 : 45 000 F")
+        and len(source.snippet) == SNIPPET_CHARS
+    )
+    stored = source.to_json()  # the turn and the cache entry store this
+    assert stored["document_id"] == str(found.document_id) and Source.from_json(stored) == source
+    assert SourceOut.model_validate(source).model_dump(mode="json") == stored  # and the API sends it

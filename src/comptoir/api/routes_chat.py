@@ -13,8 +13,8 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from comptoir.api.deps import CallerDep, ComptoirDep, resolve_tenant
-from comptoir.api.schemas import ChatIn, ChatOut, OpenAIChatIn
-from comptoir.chat.pipeline import ChatAnswer
+from comptoir.api.schemas import ChatIn, ChatOut, OpenAIChatIn, SourceOut
+from comptoir.chat.pipeline import ChatAnswer, ChatEvent
 from comptoir.errors import ComptoirError, InvalidInput
 
 router = APIRouter(tags=["chat"])
@@ -29,26 +29,30 @@ def _event(name: str, data: object) -> str:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _final(answer: ChatAnswer) -> dict[str, Any]:
-    return {
-        "answer": answer.answer,
-        "sources": answer.sources,
-        "cached": answer.cached,
-        "provider": answer.provider,
-        "timings_ms": answer.timings_ms,
-        "handoff": answer.handoff,
-    }
+def _final(answer: ChatAnswer) -> ChatOut:
+    return ChatOut(
+        answer=answer.answer,
+        sources=[SourceOut.model_validate(source) for source in answer.sources],
+        cached=answer.cached,
+        provider=answer.provider,
+        timings_ms=answer.timings_ms,
+        handoff=answer.handoff,
+    )
 
 
-def _chat_events(events: Iterator[tuple[str, Any]]) -> Iterator[str]:
+def _final_json(answer: ChatAnswer) -> dict[str, Any]:
+    return _final(answer).model_dump(mode="json")
+
+
+def _chat_events(events: Iterator[ChatEvent]) -> Iterator[str]:
     try:
-        for kind, payload in events:
-            if kind == "delta":
-                yield _event("delta", {"text": payload})
-            elif kind == "reset":
+        for event in events:
+            if event.kind == "delta":
+                yield _event("delta", {"text": event.text})
+            elif event.kind == "reset":
                 yield _event("reset", {})
-            else:
-                yield _event("done", _final(payload))
+            elif event.answer is not None:
+                yield _event("done", _final_json(event.answer))
     except ComptoirError as exc:
         yield _event("error", {"code": exc.code, "message": exc.message})
 
@@ -90,17 +94,17 @@ def _chunk(
     return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
 
-def _openai_events(events: Iterator[tuple[str, Any]], completion_id: str, model: str) -> Iterator[str]:
+def _openai_events(events: Iterator[ChatEvent], completion_id: str, model: str) -> Iterator[str]:
     yield _chunk(completion_id, model, {"role": "assistant", "content": ""})
     try:
-        for kind, payload in events:
-            if kind == "delta":
-                yield _chunk(completion_id, model, {"content": payload})
-            elif kind == "reset":
+        for event in events:
+            if event.kind == "delta":
+                yield _chunk(completion_id, model, {"content": event.text})
+            elif event.kind == "reset":
                 # OpenAI's format cannot retract text: the fallback answer follows after a blank line
                 yield _chunk(completion_id, model, {"content": "\n\n"})
-            else:
-                yield _chunk(completion_id, model, {}, "stop", comptoir=_final(payload))
+            elif event.answer is not None:
+                yield _chunk(completion_id, model, {}, "stop", comptoir=_final_json(event.answer))
     except ComptoirError as exc:
         yield f"data: {json.dumps({'error': {'code': exc.code, 'message': exc.message}})}\n\n"
     yield "data: [DONE]\n\n"
@@ -130,7 +134,7 @@ def chat_completions(body: OpenAIChatIn, caller: CallerDep, comptoir: ComptoirDe
         "choices": [
             {"index": 0, "message": {"role": "assistant", "content": answer.answer}, "finish_reason": "stop"}
         ],
-        "comptoir": _final(answer),
+        "comptoir": _final_json(answer),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response, status
 
 from comptoir.api.deps import ComptoirDep, TenantDep
-from comptoir.api.schemas import ConversationOut, PromptIn, PromptOut, TurnOut
+from comptoir.api.schemas import ConversationOut, PromptIn, PromptOut, SourceOut, TurnOut
 
 router = APIRouter(prefix="/v1/companies/{company_id}", tags=["chat"])
 
@@ -21,7 +21,7 @@ def get_conversation(
             TurnOut(
                 question=t.question,
                 answer=t.answer,
-                sources=t.sources,  # type: ignore[arg-type]
+                sources=[SourceOut.model_validate(source) for source in t.sources],
                 provider=t.provider,
                 timings_ms=t.timings_ms,
                 created_at=t.created_at,

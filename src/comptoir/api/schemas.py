@@ -138,7 +138,11 @@ class ChatIn(Strict):
 
 
 class SourceOut(BaseModel):
-    document_id: str
+    """A source the answer cites (read from the pipeline's ``Source``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    document_id: uuid.UUID
     title: str
     snippet: str
 

@@ -10,6 +10,11 @@ once and deleted lazily, by the next store for that company.
 An in-process L1 answers exact repeats of the normalised question without the similarity query. Its
 keys carry the same versions and epoch, read from the database on every request, so several worker
 processes stay coherent: the database is the source of truth.
+
+The pipeline looks up in its read transaction and stores in its write transaction (``conn``). Lookups
+count nothing: the outcome is counted by ``count``, in the write transaction, because the counter's
+upsert locks the company's ``cache_stats`` row until commit, and in the read transaction that lock would
+serialise the company's concurrent messages for as long as their retrieval takes.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from pgvector import HalfVector
 from comptoir.caching import LRUCache
 from comptoir.chat.guards import guard_of
 from comptoir.chat.seams import CachedAnswer, CacheScope
-from comptoir.db.database import Database
+from comptoir.chat.sources import Source
+from comptoir.db.database import Connection, Database
 from comptoir.embedding.base import Vectors
 
 logger = logging.getLogger(__name__)
@@ -72,6 +78,10 @@ _THRESHOLD = "UPDATE companies SET cache_threshold = %s WHERE tenant_id = %s"
 L1Key = tuple[str, int, int, int, str]
 
 
+def _answer(row: dict[str, Any]) -> CachedAnswer:
+    return CachedAnswer(row["answer"], [Source.from_json(s) for s in row["sources"]], row["provider"])
+
+
 def _params(scope: CacheScope) -> dict[str, Any]:
     return {
         "tenant": scope.tenant_id,
@@ -92,49 +102,64 @@ class SemanticCache:
     def _key(scope: CacheScope, question: str) -> L1Key:
         return (scope.tenant_id, scope.knowledge_version, scope.prompt_version, scope.cache_epoch, question)
 
-    def lookup_exact(self, scope: CacheScope, *, question: str) -> CachedAnswer | None:
+    def lookup_exact(
+        self, scope: CacheScope, *, question: str, conn: Connection | None = None
+    ) -> CachedAnswer | None:
         """L1, then the database by text: an exact repeat is served without embedding the question."""
         key = self._key(scope, question)
         found = self.l1.get(key)
-        with self.db.tenant(scope.tenant_id) as conn:
-            if found is None:
-                row = conn.execute(_EXACT, {**_params(scope), "question": question}).fetchone()
-                if row is not None:
-                    found = CachedAnswer(row["answer"], row["sources"], row["provider"])
-                    self.l1.put(key, found, ttl_s=max(row["ttl_left"], 0.0))
-            if found is not None:
-                conn.execute(_COUNT, {"tenant": scope.tenant_id, "hit": 1})
+        if found is not None:
+            return found
+        with self.db.tenant(scope.tenant_id, within=conn) as tx:
+            row = tx.execute(_EXACT, {**_params(scope), "question": question}).fetchone()
+        if row is not None:
+            found = _answer(row)
+            self.l1.put(key, found, ttl_s=max(row["ttl_left"], 0.0))
         return found
 
-    def lookup_similar(self, scope: CacheScope, *, question: str, vector: Vectors) -> CachedAnswer | None:
-        """The closest entries above the threshold, checked against the guards; counts the outcome."""
+    def lookup_similar(
+        self, scope: CacheScope, *, question: str, vector: Vectors, conn: Connection | None = None
+    ) -> CachedAnswer | None:
+        """The closest entries above the threshold, checked against the guards."""
         threshold = self.threshold if scope.threshold is None else scope.threshold
         guard = guard_of(question)
-        found = None
-        with self.db.tenant(scope.tenant_id) as conn:
-            rows = conn.execute(
+        with self.db.tenant(scope.tenant_id, within=conn) as tx:
+            rows = tx.execute(
                 _LOOKUP,
                 {**_params(scope), "vector": HalfVector(vector.astype(np.float16)), "limit": CANDIDATES},
             ).fetchall()
-            for row in rows:
-                if row["similarity"] < threshold:
-                    break  # ordered by distance: the rest are farther
-                if tuple(row["numbers"]) == guard.numbers and row["negated"] == guard.negated:
-                    found = CachedAnswer(row["answer"], row["sources"], row["provider"])
-                    self.l1.put(self._key(scope, question), found, ttl_s=max(row["ttl_left"], 0.0))
-                    break
-            conn.execute(_COUNT, {"tenant": scope.tenant_id, "hit": int(found is not None)})
-        return found
+        for row in rows:
+            if row["similarity"] < threshold:
+                break  # ordered by distance: the rest are farther
+            if tuple(row["numbers"]) == guard.numbers and row["negated"] == guard.negated:
+                found = _answer(row)
+                self.l1.put(self._key(scope, question), found, ttl_s=max(row["ttl_left"], 0.0))
+                return found
+        return None
+
+    def count(self, scope: CacheScope, *, hit: bool, conn: Connection | None = None) -> None:
+        """Count one question's outcome: a hit, or a miss after both lookups."""
+        with self.db.tenant(scope.tenant_id, within=conn) as tx:
+            tx.execute(_COUNT, {"tenant": scope.tenant_id, "hit": int(hit)})
 
     def store(
-        self, scope: CacheScope, *, question: str, vector: Vectors, answer: CachedAnswer, degraded: bool
+        self,
+        scope: CacheScope,
+        *,
+        question: str,
+        vector: Vectors,
+        answer: CachedAnswer,
+        degraded: bool,
+        conn: Connection | None = None,
     ) -> None:
+        """Store the answer (in ``conn``, the caller's transaction, when given: the pipeline stores it last
+        in its write transaction, so the L1 learns it just before that commits)."""
         if degraded:
             return  # never pin an answer given while the providers were failing
         guard = guard_of(question)
-        with self.db.tenant(scope.tenant_id) as conn:
-            conn.execute(_CLEAN, _params(scope))
-            conn.execute(
+        with self.db.tenant(scope.tenant_id, within=conn) as tx:
+            tx.execute(_CLEAN, _params(scope))
+            tx.execute(
                 _STORE,
                 {
                     **_params(scope),
@@ -143,7 +168,7 @@ class SemanticCache:
                     "negated": guard.negated,
                     "vector": HalfVector(vector.astype(np.float16)),
                     "answer": answer.answer,
-                    "sources": json.dumps(answer.sources),
+                    "sources": json.dumps([source.to_json() for source in answer.sources]),
                     "provider": answer.provider,
                     "ttl": self.ttl_s,
                 },

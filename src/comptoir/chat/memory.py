@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from comptoir.db.database import Database
+from comptoir.chat.sources import Source
+from comptoir.db.database import Connection, Database
 
 _APPEND = """
     INSERT INTO turns (tenant_id, user_id, question, answer, sources, provider, timings_ms, handoff)
@@ -22,22 +22,31 @@ _ERASE = "DELETE FROM turns WHERE tenant_id = %s AND user_id = %s"
 class Turn:
     question: str
     answer: str
-    sources: list[dict[str, Any]]
+    sources: list[Source]
     provider: str
     timings_ms: dict[str, float]
     created_at: datetime
     handoff: bool = False
 
 
+def _sources(stored: list[dict[str, str]]) -> list[Source]:
+    return [Source.from_json(source) for source in stored]
+
+
 class ConversationStore:
+    """Turns of a company's users; reads and writes run in the caller's tenant transaction (``conn``)
+    when given, else in their own."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def recent(self, *, tenant_id: str, user_id: str, limit: int) -> list[Turn]:
+    def recent(
+        self, *, tenant_id: str, user_id: str, limit: int, conn: Connection | None = None
+    ) -> list[Turn]:
         """The last ``limit`` turns, oldest first."""
-        with self.db.tenant(tenant_id) as conn:
-            rows = conn.execute(_RECENT, (tenant_id, user_id, limit)).fetchall()
-        return [Turn(**row) for row in reversed(rows)]
+        with self.db.tenant(tenant_id, within=conn) as tx:
+            rows = tx.execute(_RECENT, (tenant_id, user_id, limit)).fetchall()
+        return [Turn(**{**row, "sources": _sources(row["sources"])}) for row in reversed(rows)]
 
     def append(
         self,
@@ -46,20 +55,21 @@ class ConversationStore:
         user_id: str,
         question: str,
         answer: str,
-        sources: list[dict[str, Any]],
+        sources: list[Source],
         provider: str,
         timings_ms: dict[str, float],
         handoff: bool = False,
+        conn: Connection | None = None,
     ) -> None:
-        with self.db.tenant(tenant_id) as conn:
-            conn.execute(
+        with self.db.tenant(tenant_id, within=conn) as tx:
+            tx.execute(
                 _APPEND,
                 (
                     tenant_id,
                     user_id,
                     question,
                     answer,
-                    json.dumps(sources, default=str),
+                    json.dumps([source.to_json() for source in sources]),
                     provider,
                     json.dumps(timings_ms),
                     handoff,

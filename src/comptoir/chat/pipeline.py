@@ -9,12 +9,20 @@ continues) are always the base of the answer and its sources; matching facts are
 never in their place. Generation goes through the provider chain; with no provider, or when all fail
 before the deadline, the extractive answerer composes the answer from that evidence. Greetings and
 thanks get a short reply; asking for a person gets the company's contacts and marks the turn a handoff.
+
+A message reads what it needs in one tenant transaction (the company row once, the recent turns, both
+cache lookups, the hybrid search, the prompt template, the facts when not cached) and writes the turn,
+the cache entry and the cache counter in one more; generation runs between the two and holds no
+connection. The query is embedded inside the read transaction: what is embedded (with the question a
+follow-up continues and the company's own terms) is known only from what that transaction reads, and an
+exact repeat is answered before anything is embedded.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,12 +33,14 @@ from comptoir.chat.followup import is_follow_up
 from comptoir.chat.memory import ConversationStore, Turn
 from comptoir.chat.normalize import normalize_message
 from comptoir.chat.prompts import Passage, PromptStore, build_messages
-from comptoir.chat.providers import ProviderChain
+from comptoir.chat.providers import ProviderChain, StreamEvent
 from comptoir.chat.seams import AnswerCache, CachedAnswer, CacheScope, FactHit, FactSource, NoCache, NoFacts
 from comptoir.chat.smalltalk import kind_of, language_of_message, reply
+from comptoir.chat.sources import Source
 from comptoir.chat.stages import StageClock
 from comptoir.companies import CompanyService
 from comptoir.config import Settings
+from comptoir.db.database import Connection
 from comptoir.embedding.cached import QueryEmbedder
 from comptoir.errors import InvalidInput
 from comptoir.retrieval.search import Searcher, SearchHit
@@ -45,11 +55,15 @@ MAX_USER_ID = 200
 @dataclass
 class ChatAnswer:
     answer: str
-    sources: list[dict[str, str]]
+    sources: list[Source]
     provider: str
     cached: bool
     timings_ms: dict[str, float]
     handoff: bool = False
+
+
+#: what ``ChatPipeline.stream`` yields: text deltas, resets, then ``done`` with the ChatAnswer
+ChatEvent = StreamEvent[ChatAnswer]
 
 
 @dataclass
@@ -69,33 +83,37 @@ class _Context:
     follow_up: bool = False
     previous_question: str | None = None
     #: an answer settled before retrieval (a greeting, a handoff): text and sources
-    settled: tuple[str, list[dict[str, str]]] | None = None
+    settled: tuple[str, list[Source]] | None = None
     handoff: bool = False
 
 
-def source_of(hit: SearchHit) -> dict[str, str]:
+def source_of(hit: SearchHit) -> Source:
     text = " ".join(hit.text.split())
     snippet = text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1] + "…"
-    return {"document_id": str(hit.document_id), "title": hit.title, "snippet": snippet}
+    return Source(hit.document_id, hit.title, snippet)
 
 
-def _fact_source(fact: FactHit) -> dict[str, str]:
-    return {"document_id": str(fact.document_id), "title": fact.title, "snippet": fact.text[:SNIPPET_CHARS]}
+def _fact_source(fact: FactHit) -> Source:
+    return Source(fact.document_id, fact.title, fact.text[:SNIPPET_CHARS])
 
 
-def _sources(hits: list[SearchHit]) -> list[dict[str, str]]:
-    seen: dict[tuple[str, str], dict[str, str]] = {}
+def _sources(hits: list[SearchHit]) -> list[Source]:
+    seen: dict[tuple[uuid.UUID, str], Source] = {}
     for hit in hits:
         source = source_of(hit)
-        seen.setdefault((source["document_id"], source["snippet"]), source)
+        seen.setdefault((source.document_id, source.snippet), source)
     return list(seen.values())
 
 
-def _given_sources(ctx: _Context) -> list[dict[str, str]]:
+def _given_sources(ctx: _Context) -> list[Source]:
     """What the provider was given: the passages, then the matching facts not among them."""
     passages = _sources(ctx.hits)
-    documents = {s["document_id"] for s in passages}
-    return passages + [_fact_source(f) for f in ctx.facts if str(f.document_id) not in documents]
+    documents = {s.document_id for s in passages}
+    return passages + [_fact_source(f) for f in ctx.facts if f.document_id not in documents]
+
+
+def _done(answer: ChatAnswer) -> ChatEvent:
+    return ChatEvent("done", provider=answer.provider, answer=answer)
 
 
 class ChatPipeline:
@@ -113,6 +131,8 @@ class ChatPipeline:
         facts: FactSource | None = None,
     ) -> None:
         self.settings = settings
+        #: every store works on this database: a message's two transactions are opened on it
+        self.db = companies.db
         self.companies = companies
         self.embedder = embedder
         self.searcher = searcher
@@ -131,12 +151,21 @@ class ChatPipeline:
         with clock.stage("normalize"):
             question = normalize_message(message, max_chars=self.settings.max_message_chars)
         ctx = _Context(tenant_id, user_id, question, clock, time.monotonic() + self.settings.chat_deadline_s)
+        with self.db.tenant(tenant_id) as conn:
+            self._read(ctx, conn)
+        return ctx
+
+    def _read(self, ctx: _Context, conn: Connection) -> None:
+        """Every stage before generation, reading in ``conn``, the message's one read transaction."""
+        tenant_id, question, clock = ctx.tenant_id, ctx.question, ctx.clock
         kind = kind_of(question)
         if kind is not None:
             with clock.stage("facts"):
-                company = self.companies.get(company_id=tenant_id)
+                company = self.companies.get(company_id=tenant_id, conn=conn)
                 contacts = (
-                    self.facts.contacts(tenant_id=tenant_id, knowledge_version=company.knowledge_version)
+                    self.facts.contacts(
+                        tenant_id=tenant_id, knowledge_version=company.knowledge_version, conn=conn
+                    )
                     if kind == "handoff"
                     else []
                 )
@@ -148,17 +177,17 @@ class ChatPipeline:
             )
             ctx.settled = (text, [_fact_source(c) for c in contacts])
             ctx.handoff = kind == "handoff"
-            return ctx
+            return
         with clock.stage("memory"):
             history = self.memory.recent(
-                tenant_id=tenant_id, user_id=user_id, limit=self.settings.memory_turns
+                tenant_id=tenant_id, user_id=ctx.user_id, limit=self.settings.memory_turns, conn=conn
             )
         ctx.follow_up = self._is_follow_up(question, history)
         if ctx.follow_up:
             ctx.previous_question = history[-1].question
         retrieval_query = f"{ctx.previous_question}\n{question}" if ctx.previous_question else question
         with clock.stage("cache"):
-            company = self.companies.get(company_id=tenant_id)
+            company = self.companies.get(company_id=tenant_id, conn=conn)
             ctx.language = company.language
             ctx.scope = CacheScope(
                 tenant_id,
@@ -169,23 +198,32 @@ class ChatPipeline:
             )
             # a follow-up means what the conversation makes it mean: never answered from the cache
             if not ctx.follow_up:
-                ctx.cached = self.cache.lookup_exact(ctx.scope, question=question)
+                ctx.cached = self.cache.lookup_exact(ctx.scope, question=question, conn=conn)
         if ctx.cached:
-            return ctx
+            return
         with clock.stage("facts"):
             retrieval_query = self.facts.sharpen(
-                tenant_id=tenant_id, knowledge_version=company.knowledge_version, question=retrieval_query
+                tenant_id=tenant_id,
+                knowledge_version=company.knowledge_version,
+                question=retrieval_query,
+                conn=conn,
             )
         with clock.stage("embed"):
             ctx.vector = self.embedder.embed_query(retrieval_query)
         if not ctx.follow_up:
             with clock.stage("cache"):
-                ctx.cached = self.cache.lookup_similar(ctx.scope, question=question, vector=ctx.vector)
+                ctx.cached = self.cache.lookup_similar(
+                    ctx.scope, question=question, vector=ctx.vector, conn=conn
+                )
         if ctx.cached:
-            return ctx
+            return
         with clock.stage("retrieve"):
             ctx.hits = self.searcher.search_vector(
-                tenant_id=tenant_id, query=retrieval_query, vector=ctx.vector, k=self.settings.chat_k
+                tenant_id=tenant_id,
+                query=retrieval_query,
+                vector=ctx.vector,
+                k=self.settings.chat_k,
+                conn=conn,
             )
         with clock.stage("facts"):
             ctx.facts = self.facts.lookup(
@@ -193,10 +231,11 @@ class ChatPipeline:
                 knowledge_version=company.knowledge_version,
                 question=question,
                 context=ctx.previous_question,
+                conn=conn,
             )
         with clock.stage("prompt"):
             prompt = self.prompts.get(
-                tenant_id=tenant_id, version=company.prompt_version, language=company.language
+                tenant_id=tenant_id, version=company.prompt_version, language=company.language, conn=conn
             )
             ctx.messages = build_messages(
                 template=prompt.template,
@@ -207,7 +246,6 @@ class ChatPipeline:
                 history=[(t.question, t.answer) for t in history],
                 question=question,
             )
-        return ctx
 
     def _is_follow_up(self, question: str, history: list[Turn]) -> bool:
         if not history or not is_follow_up(question, max_words=self.settings.follow_up_max_words):
@@ -215,18 +253,19 @@ class ChatPipeline:
         age = (datetime.now(UTC) - history[-1].created_at).total_seconds()
         return age <= self.settings.follow_up_window_s
 
-    def _extractive(self, ctx: _Context) -> tuple[str, list[dict[str, str]]]:
+    def _extractive(self, ctx: _Context) -> tuple[str, list[Source]]:
         """The answer and its sources: what it quotes first, then the rest of what was retrieved."""
         result = answer_extractively(
             ctx.question, ctx.hits, language=ctx.language, facts=ctx.facts, context=ctx.previous_question
         )
         used = [_fact_source(f) for f in result.facts] + _sources(result.used)
-        seen = {(s["document_id"], s["snippet"]) for s in used}
-        rest = [s for s in _given_sources(ctx) if (s["document_id"], s["snippet"]) not in seen]
+        seen = {(s.document_id, s.snippet) for s in used}
+        rest = [s for s in _given_sources(ctx) if (s.document_id, s.snippet) not in seen]
         return result.text, used + rest
 
-    def _finish(self, ctx: _Context, answer: str, sources: list[dict[str, str]], provider: str) -> ChatAnswer:
-        with ctx.clock.stage("store"):
+    def _finish(self, ctx: _Context, answer: str, sources: list[Source], provider: str) -> ChatAnswer:
+        """Store the turn, and the cache's outcome and entry, in the message's one write transaction."""
+        with ctx.clock.stage("store"), self.db.tenant(ctx.tenant_id) as conn:
             self.memory.append(
                 tenant_id=ctx.tenant_id,
                 user_id=ctx.user_id,
@@ -236,15 +275,19 @@ class ChatPipeline:
                 provider=provider,
                 timings_ms=ctx.clock.timings,
                 handoff=ctx.handoff,
+                conn=conn,
             )
-            if not ctx.cached and not ctx.follow_up and ctx.scope is not None:
-                self.cache.store(
-                    ctx.scope,
-                    question=ctx.question,
-                    vector=ctx.vector,
-                    answer=CachedAnswer(answer, sources, provider),
-                    degraded=provider == EXTRACTIVE and bool(self.chain and self.chain.providers),
-                )
+            if ctx.scope is not None and not ctx.follow_up:  # the cache was looked up
+                self.cache.count(ctx.scope, hit=ctx.cached is not None, conn=conn)
+                if not ctx.cached:
+                    self.cache.store(
+                        ctx.scope,
+                        question=ctx.question,
+                        vector=ctx.vector,
+                        answer=CachedAnswer(answer, sources, provider),
+                        degraded=provider == EXTRACTIVE and bool(self.chain and self.chain.providers),
+                        conn=conn,
+                    )
         return ChatAnswer(answer, sources, provider, ctx.cached is not None, ctx.clock.done(), ctx.handoff)
 
     # -- entry points ------------------------------------------------------------------------------
@@ -264,20 +307,20 @@ class ChatPipeline:
                 (answer, sources), provider = self._extractive(ctx), EXTRACTIVE
         return self._finish(ctx, answer, sources, provider)
 
-    def stream(self, *, tenant_id: str, user_id: str, message: str) -> Iterator[tuple[str, Any]]:
-        """Events: ("delta", text), ("reset", None) when a provider broke mid-answer, then
-        ("done", ChatAnswer). Bad input raises before the first event."""
+    def stream(self, *, tenant_id: str, user_id: str, message: str) -> Iterator[ChatEvent]:
+        """Events: ``delta`` with text, ``reset`` when a provider broke mid-answer (the text so far is
+        void), then ``done`` with the ChatAnswer. Bad input raises before the first event."""
         ctx = self._prepare(tenant_id=tenant_id, user_id=user_id, message=message)
         return self._stream(ctx)
 
-    def _stream(self, ctx: _Context) -> Iterator[tuple[str, Any]]:
+    def _stream(self, ctx: _Context) -> Iterator[ChatEvent]:
         if ctx.settled:
-            yield "delta", ctx.settled[0]
-            yield "done", self._finish(ctx, *ctx.settled, EXTRACTIVE)
+            yield ChatEvent("delta", ctx.settled[0], EXTRACTIVE)
+            yield _done(self._finish(ctx, *ctx.settled, EXTRACTIVE))
             return
         if ctx.cached:
-            yield "delta", ctx.cached.answer
-            yield "done", self._finish(ctx, ctx.cached.answer, ctx.cached.sources, ctx.cached.provider)
+            yield ChatEvent("delta", ctx.cached.answer, ctx.cached.provider)
+            yield _done(self._finish(ctx, ctx.cached.answer, ctx.cached.sources, ctx.cached.provider))
             return
         parts: list[str] = []
         provider: str | None = None
@@ -286,15 +329,15 @@ class ChatPipeline:
                 for event in self.chain.stream(ctx.messages, deadline=ctx.deadline):
                     if event.kind == "delta":
                         parts.append(event.text)
-                        yield "delta", event.text
+                        yield ChatEvent("delta", event.text, event.provider)
                     elif event.kind == "reset":
                         parts.clear()
-                        yield "reset", None
+                        yield ChatEvent("reset")
                     else:
                         provider = event.provider
             if provider:
                 answer, sources = "".join(parts).strip(), _given_sources(ctx)
             else:
                 (answer, sources), provider = self._extractive(ctx), EXTRACTIVE
-                yield "delta", answer
-        yield "done", self._finish(ctx, answer, sources, provider)
+                yield ChatEvent("delta", answer, EXTRACTIVE)
+        yield _done(self._finish(ctx, answer, sources, provider))

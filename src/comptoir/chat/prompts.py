@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from comptoir.caching import LRUCache
-from comptoir.db.database import Database
+from comptoir.db.database import Connection, Database
 from comptoir.errors import InvalidInput, NotFound
 
 MAX_TEMPLATE_CHARS = 8000
@@ -69,14 +69,15 @@ class PromptStore:
         self.db = db
         self.cache: LRUCache[tuple[str, int], Prompt] = LRUCache("prompts", cache_size)
 
-    def get(self, *, tenant_id: str, version: int, language: str) -> Prompt:
+    def get(self, *, tenant_id: str, version: int, language: str, conn: Connection | None = None) -> Prompt:
+        """The template; read, when not cached, in the caller's tenant transaction (``conn``) if given."""
         if version == 0:
             return Prompt(0, DEFAULT_TEMPLATES[language_of(language)], is_default=True)
-        return self.cache.get_or_compute((tenant_id, version), lambda: self._load(tenant_id, version))
+        return self.cache.get_or_compute((tenant_id, version), lambda: self._load(tenant_id, version, conn))
 
-    def _load(self, tenant_id: str, version: int) -> Prompt:
-        with self.db.tenant(tenant_id) as conn:
-            row = conn.execute(_SELECT, (tenant_id, version)).fetchone()
+    def _load(self, tenant_id: str, version: int, conn: Connection | None) -> Prompt:
+        with self.db.tenant(tenant_id, within=conn) as tx:
+            row = tx.execute(_SELECT, (tenant_id, version)).fetchone()
         if row is None:
             raise NotFound(f"prompt version {version} not found")
         return Prompt(row["version"], row["template"], is_default=False)

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel, Field
@@ -195,11 +195,20 @@ class Provider:
             raise AttemptFailed("stream ended before the answer was complete", retryable=True)
 
 
+Answer = TypeVar("Answer")
+
+
 @dataclass(frozen=True)
-class StreamEvent:
+class StreamEvent(Generic[Answer]):
+    """One event of a streamed answer, one type from the provider chain to the HTTP response: ``delta``
+    carries text, ``reset`` voids the text sent so far (a provider broke mid-answer), ``done`` ends the
+    stream. From the chain, ``done`` names the provider that answered (None: none did); from the chat
+    pipeline, it carries the whole answer (``StreamEvent[ChatAnswer]``)."""
+
     kind: Literal["delta", "reset", "done"]
     text: str = ""
     provider: str | None = None
+    answer: Answer | None = None
 
 
 class _Run:
@@ -276,7 +285,7 @@ class ProviderChain:
             return text, provider.name
         return None
 
-    def stream(self, messages: Messages, *, deadline: float) -> Iterator[StreamEvent]:
+    def stream(self, messages: Messages, *, deadline: float) -> Iterator[StreamEvent[None]]:
         """Deltas of the first provider that completes; a ``reset`` event when a stream broke after some
         deltas (the client drops what it has); ``done`` names the provider, or None if all failed."""
         run = _Run(self, deadline)

@@ -1,7 +1,9 @@
 """The pipeline's two pluggable stages and their do-nothing implementations.
 
 The semantic cache (``comptoir.chat.cache``) and company facts plug in here; a deployment can run
-without either, and unit tests of the pipeline use these.
+without either, and unit tests of the pipeline use these. Every method that reads or writes takes the
+caller's tenant transaction as ``conn`` (the pipeline reads a message's data in one transaction and writes
+it in one more); without it, it opens its own.
 """
 
 from __future__ import annotations
@@ -10,13 +12,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
+from comptoir.chat.sources import Source
+from comptoir.db.database import Connection
 from comptoir.embedding.base import Vectors
 
 
 @dataclass(frozen=True)
 class CachedAnswer:
     answer: str
-    sources: list[dict[str, str]]
+    sources: list[Source]
     provider: str
 
 
@@ -33,14 +37,28 @@ class CacheScope:
 
 
 class AnswerCache(Protocol):
-    def lookup_exact(self, scope: CacheScope, *, question: str) -> CachedAnswer | None:
+    def lookup_exact(
+        self, scope: CacheScope, *, question: str, conn: Connection | None = None
+    ) -> CachedAnswer | None:
         """An answer to exactly this normalised question; needs no embedding."""
 
-    def lookup_similar(self, scope: CacheScope, *, question: str, vector: Vectors) -> CachedAnswer | None:
+    def lookup_similar(
+        self, scope: CacheScope, *, question: str, vector: Vectors, conn: Connection | None = None
+    ) -> CachedAnswer | None:
         """An answer to a question close in meaning that passes the guards."""
 
+    def count(self, scope: CacheScope, *, hit: bool, conn: Connection | None = None) -> None:
+        """Count the outcome of one question's lookups (lookups count nothing themselves)."""
+
     def store(
-        self, scope: CacheScope, *, question: str, vector: Vectors, answer: CachedAnswer, degraded: bool
+        self,
+        scope: CacheScope,
+        *,
+        question: str,
+        vector: Vectors,
+        answer: CachedAnswer,
+        degraded: bool,
+        conn: Connection | None = None,
     ) -> None: ...
 
 
@@ -54,38 +72,72 @@ class FactHit:
 
 class FactSource(Protocol):
     def lookup(
-        self, *, tenant_id: str, knowledge_version: int, question: str, context: str | None = None
+        self,
+        *,
+        tenant_id: str,
+        knowledge_version: int,
+        question: str,
+        context: str | None = None,
+        conn: Connection | None = None,
     ) -> list[FactHit]:
         """Facts answering ``question``; ``context`` is the question a follow-up continues."""
 
-    def sharpen(self, *, tenant_id: str, knowledge_version: int, question: str) -> str:
+    def sharpen(
+        self, *, tenant_id: str, knowledge_version: int, question: str, conn: Connection | None = None
+    ) -> str:
         """The question with the company's own terms added, for retrieval."""
 
-    def contacts(self, *, tenant_id: str, knowledge_version: int) -> list[FactHit]:
+    def contacts(
+        self, *, tenant_id: str, knowledge_version: int, conn: Connection | None = None
+    ) -> list[FactHit]:
         """How to reach the company (phone, WhatsApp, e-mail), for a customer who asks for a person."""
 
 
 class NoCache:
-    def lookup_exact(self, scope: CacheScope, *, question: str) -> CachedAnswer | None:
+    def lookup_exact(
+        self, scope: CacheScope, *, question: str, conn: Connection | None = None
+    ) -> CachedAnswer | None:
         return None
 
-    def lookup_similar(self, scope: CacheScope, *, question: str, vector: Vectors) -> CachedAnswer | None:
+    def lookup_similar(
+        self, scope: CacheScope, *, question: str, vector: Vectors, conn: Connection | None = None
+    ) -> CachedAnswer | None:
+        return None
+
+    def count(self, scope: CacheScope, *, hit: bool, conn: Connection | None = None) -> None:
         return None
 
     def store(
-        self, scope: CacheScope, *, question: str, vector: Vectors, answer: CachedAnswer, degraded: bool
+        self,
+        scope: CacheScope,
+        *,
+        question: str,
+        vector: Vectors,
+        answer: CachedAnswer,
+        degraded: bool,
+        conn: Connection | None = None,
     ) -> None:
         return None
 
 
 class NoFacts:
     def lookup(
-        self, *, tenant_id: str, knowledge_version: int, question: str, context: str | None = None
+        self,
+        *,
+        tenant_id: str,
+        knowledge_version: int,
+        question: str,
+        context: str | None = None,
+        conn: Connection | None = None,
     ) -> list[FactHit]:
         return []
 
-    def sharpen(self, *, tenant_id: str, knowledge_version: int, question: str) -> str:
+    def sharpen(
+        self, *, tenant_id: str, knowledge_version: int, question: str, conn: Connection | None = None
+    ) -> str:
         return question
 
-    def contacts(self, *, tenant_id: str, knowledge_version: int) -> list[FactHit]:
+    def contacts(
+        self, *, tenant_id: str, knowledge_version: int, conn: Connection | None = None
+    ) -> list[FactHit]:
         return []

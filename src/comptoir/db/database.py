@@ -52,8 +52,13 @@ class Database:
         self._pool.close()
 
     @contextmanager
-    def tenant(self, tenant_id: str) -> Iterator[Connection]:
-        """A transaction in which only ``tenant_id``'s rows are visible or writable."""
+    def tenant(self, tenant_id: str, *, within: Connection | None = None) -> Iterator[Connection]:
+        """A transaction in which only ``tenant_id``'s rows are visible or writable; ``within``: the
+        caller's own transaction for that tenant, joined rather than a new one opened (one chat message
+        reads in one transaction and writes in one)."""
+        if within is not None:
+            yield within
+            return
         with self._connection() as conn, conn.transaction():
             conn.execute("SELECT set_config('comptoir.tenant_id', %s, true)", (tenant_id,))
             yield conn

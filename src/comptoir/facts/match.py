@@ -15,6 +15,7 @@ from typing import Any
 
 from comptoir.caching import LRUCache
 from comptoir.chat.seams import FactHit
+from comptoir.db.database import Connection
 from comptoir.facts.store import FactStore, StoredFact
 from comptoir.text import fold, tokens
 
@@ -80,10 +81,15 @@ class FactIndex:
         self.store = store
         self.cache: LRUCache[tuple[str, int], _Known] = LRUCache("facts", capacity)
 
-    def _known(self, tenant_id: str, knowledge_version: int) -> _Known:
+    def _known(self, tenant_id: str, knowledge_version: int, conn: Connection | None) -> _Known:
+        """The company's facts at this version; read, when not cached, in ``conn`` if given."""
+
         def load() -> _Known:
-            vocabulary: dict[str, Any] = self.store.conventions(tenant_id=tenant_id)["vocabulary"]
-            return _Known(self.store.facts(tenant_id=tenant_id), list(vocabulary.get("size_prefixes", [])))
+            conventions = self.store.conventions(tenant_id=tenant_id, conn=conn)
+            vocabulary: dict[str, Any] = conventions["vocabulary"]
+            return _Known(
+                self.store.facts(tenant_id=tenant_id, conn=conn), list(vocabulary.get("size_prefixes", []))
+            )
 
         return self.cache.get_or_compute((tenant_id, knowledge_version), load)
 
@@ -94,25 +100,36 @@ class FactIndex:
         sizes = set(re.findall(rf"\b(?:{labels})\s?(\d{{1,2}})\b", text))
         return _Asked(text, tokens(question), sizes, set(_NUMBER.findall(text)) - sizes)
 
-    def sharpen(self, *, tenant_id: str, knowledge_version: int, question: str) -> str:
+    def sharpen(
+        self, *, tenant_id: str, knowledge_version: int, question: str, conn: Connection | None = None
+    ) -> str:
         """ "taille 4" also as the company writes it ("T4"), so the full-text leg meets its catalog."""
-        known = self._known(tenant_id, knowledge_version)
+        known = self._known(tenant_id, knowledge_version, conn)
         asked = self._asked(question, known.size_prefixes)
         labels = [f"{p}{n}" for n in sorted(asked.sizes) for p in known.size_prefixes]
         missing = [label for label in labels if label.lower() not in asked.text.replace(" ", "")]
         return f"{question} {' '.join(missing)}" if missing else question
 
-    def contacts(self, *, tenant_id: str, knowledge_version: int) -> list[FactHit]:
+    def contacts(
+        self, *, tenant_id: str, knowledge_version: int, conn: Connection | None = None
+    ) -> list[FactHit]:
         """Every contact line of the company, phone and WhatsApp first, each line once."""
-        found = [f for f in self._known(tenant_id, knowledge_version).facts if f.fact.kind == "contact"]
+        known = self._known(tenant_id, knowledge_version, conn)
+        found = [f for f in known.facts if f.fact.kind == "contact"]
         found.sort(key=lambda f: f.fact.subject == "email")
         lines = {f.fact.text: f for f in found}
         return [_hit(f) for f in list(lines.values())[:MAX_FACTS]]
 
     def lookup(
-        self, *, tenant_id: str, knowledge_version: int, question: str, context: str | None = None
+        self,
+        *,
+        tenant_id: str,
+        knowledge_version: int,
+        question: str,
+        context: str | None = None,
+        conn: Connection | None = None,
     ) -> list[FactHit]:
-        known = self._known(tenant_id, knowledge_version)
+        known = self._known(tenant_id, knowledge_version, conn)
         asked = self._asked(question, known.size_prefixes)
         if context:  # a follow-up: what it does not say comes from the question it continues
             before = self._asked(context, known.size_prefixes)

@@ -139,13 +139,15 @@ class FactStore:
             for r in conn.execute(_ALL_FACTS, (tenant_id, kind, kind)).fetchall()
         ]
 
-    def facts(self, *, tenant_id: str, kind: str | None = None) -> list[StoredFact]:
-        with self.db.tenant(tenant_id) as conn:
-            return self._facts(conn, tenant_id, kind)
+    def facts(
+        self, *, tenant_id: str, kind: str | None = None, conn: Connection | None = None
+    ) -> list[StoredFact]:
+        with self.db.tenant(tenant_id, within=conn) as tx:
+            return self._facts(tx, tenant_id, kind)
 
-    def conventions(self, *, tenant_id: str) -> dict[str, Any]:
-        with self.db.tenant(tenant_id) as conn:
-            row = conn.execute(_CONVENTIONS, (tenant_id,)).fetchone()
+    def conventions(self, *, tenant_id: str, conn: Connection | None = None) -> dict[str, Any]:
+        with self.db.tenant(tenant_id, within=conn) as tx:
+            row = tx.execute(_CONVENTIONS, (tenant_id,)).fetchone()
         if row is None:
             return {"currency": None, "dollar": None, "vocabulary": {}, "learned_at": None}
         return dict(row)
