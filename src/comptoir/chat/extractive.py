@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from comptoir.chat.prompts import language_of
-from comptoir.chat.seams import FactHit
+from comptoir.facts.hit import FactHit
 from comptoir.retrieval.search import SearchHit
 from comptoir.text import fold, pairs, prefix_match, sentences, split_chunk, tokens
 

@@ -34,7 +34,7 @@ from comptoir.chat.memory import ConversationStore, Turn
 from comptoir.chat.normalize import normalize_message
 from comptoir.chat.prompts import Passage, PromptStore, build_messages
 from comptoir.chat.providers import ProviderChain, StreamEvent
-from comptoir.chat.seams import AnswerCache, CachedAnswer, CacheScope, FactHit, FactSource, NoCache, NoFacts
+from comptoir.chat.seams import AnswerCache, CachedAnswer, CacheScope, FactSource, NoCache, NoFacts
 from comptoir.chat.smalltalk import kind_of, language_of_message, reply
 from comptoir.chat.sources import Source
 from comptoir.chat.stages import StageClock
@@ -43,6 +43,7 @@ from comptoir.config import Settings
 from comptoir.db.database import Connection
 from comptoir.embedding.cached import QueryEmbedder
 from comptoir.errors import InvalidInput
+from comptoir.facts.hit import FactHit
 from comptoir.retrieval.search import Searcher, SearchHit
 
 logger = logging.getLogger(__name__)

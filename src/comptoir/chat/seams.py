@@ -8,13 +8,13 @@ it in one more); without it, it opens its own.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
 from comptoir.chat.sources import Source
 from comptoir.db.database import Connection
 from comptoir.embedding.base import Vectors
+from comptoir.facts.hit import FactHit
 
 
 @dataclass(frozen=True)
@@ -60,14 +60,6 @@ class AnswerCache(Protocol):
         degraded: bool,
         conn: Connection | None = None,
     ) -> None: ...
-
-
-@dataclass(frozen=True)
-class FactHit:
-    kind: str
-    text: str  # the source text, verbatim
-    title: str
-    document_id: uuid.UUID
 
 
 class FactSource(Protocol):

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from comptoir.caching import LRUCache
-from comptoir.chat.seams import FactHit
 from comptoir.db.database import Connection
+from comptoir.facts.hit import FactHit
 from comptoir.facts.store import FactStore, StoredFact
 from comptoir.text import fold, tokens
 
