@@ -14,7 +14,9 @@ import re
 import unicodedata
 
 _WORD = re.compile(r"[^\W_]+")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)")
+#: a sentence ends at . ! ? before a capital, a quote or a bracket: "ven. 17h" and "env. 3 jours" are
+#: abbreviations, not ends
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-ÖØ-Þ«\"“(¿¡])")
 _SENTENCE_ENDS = (".", "!", "?", ":", ";")
 _MAX_HEADING = 200
 _LABEL = re.compile(r"^[a-z]{1,3}(\d+)$")
@@ -48,6 +50,8 @@ _GLUED_UNITS = frozenset(
         "kw",
         "v",
         "x",
+        "oz",
+        "po",
     ]
 )
 STOPWORDS = frozenset(
@@ -58,6 +62,9 @@ STOPWORDS = frozenset(
         "quels qui s sa se ses si son sur t ta te tes ton tu un une vos votre vous y",
         "an and are at be can could do does for from have how i in is it of on or the their there this",
         "to what when where which who why will with you your",
+        # the verbs a question is built with, in the forms customers use: they say nothing of what is asked
+        "peux peut pouvez puis veux veut voulez voudrais voudrait faut faites fait avez ai as suis etes sont",
+        "prenez prends prend vas va vais allez dois doit devez",
     )
     for word in line.split()
 )
@@ -83,6 +90,14 @@ _UNITS = {
     "giga": "go",
     "gigas": "go",
     "tb": "to",
+    "inch": "po",
+    "inches": "po",
+    "pouce": "po",
+    "pouces": "po",
+    "ounce": "oz",
+    "ounces": "oz",
+    "once": "oz",
+    "onces": "oz",
     "dollars": "dollar",
     "usd": "dollar",
     "euros": "euro",
@@ -165,3 +180,95 @@ def split_chunk(text: str, *, sentences: bool = True) -> tuple[str, list[str]]:
 
 def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
+
+
+_ENGLISH_WORDS = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "is",
+        "are",
+        "do",
+        "does",
+        "can",
+        "could",
+        "you",
+        "your",
+        "we",
+        "our",
+        "what",
+        "how",
+        "much",
+        "when",
+        "where",
+        "which",
+        "have",
+        "has",
+        "for",
+        "to",
+        "of",
+        "and",
+        "or",
+        "with",
+        "hi",
+        "hello",
+        "thanks",
+        "thank",
+        "please",
+        "open",
+        "deliver",
+        "delivery",
+        "price",
+    ]
+)
+_FRENCH_WORDS = frozenset(
+    [
+        "le",
+        "la",
+        "les",
+        "un",
+        "une",
+        "des",
+        "est",
+        "sont",
+        "vous",
+        "nous",
+        "votre",
+        "vos",
+        "quel",
+        "quelle",
+        "combien",
+        "comment",
+        "quand",
+        "ou",
+        "pour",
+        "avec",
+        "et",
+        "de",
+        "du",
+        "bonjour",
+        "merci",
+        "svp",
+        "stp",
+        "ouvert",
+        "livrez",
+        "livraison",
+        "prix",
+        "c",
+        "cest",
+    ]
+)
+
+
+def language_of_text(text: str, default: str) -> str:
+    """The language a customer writes in, when its common words say it ("How much is the large one?"
+    is English to a French shop); else ``default``, the company's."""
+    found = [w for w in _WORD.findall(fold(text).replace("'", " "))]
+    english = sum(w in _ENGLISH_WORDS for w in found)
+    french = sum(w in _FRENCH_WORDS for w in found)
+    if english > french:
+        return "en"
+    if french > english:
+        return "fr"
+    return default

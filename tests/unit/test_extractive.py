@@ -8,7 +8,7 @@ import uuid
 from comptoir.chat.extractive import answer_extractively, narrow, readable
 from comptoir.chat.smalltalk import kind_of, reply
 from comptoir.retrieval.search import SearchHit
-from comptoir.text import tokens
+from comptoir.text import language_of_text, tokens
 
 
 def hit(
@@ -62,6 +62,21 @@ def test_a_labelled_record_is_narrowed_to_the_values_the_question_names() -> Non
         narrow("Engrais — sac : 5 kg ; prix : 12 €", tokens("sac"), set())
         == "Engrais — sac : 5 kg ; prix : 12 €"
     )
+
+
+def test_a_label_is_named_only_when_the_question_holds_all_its_words() -> None:
+    line = "Pose chambre à air — vélo classique : 17 € ; VAE : 24 €"
+    assert narrow(line, tokens("chambre a air velo electrique"), set()) == line
+    assert narrow(line, tokens("chambre a air VAE"), set()) == "Pose chambre à air — VAE : 24 €"
+
+
+def test_the_fixed_wording_follows_the_customer_s_language() -> None:
+    hits = [hit("Tarte aux pommes : 18 €", title="gateaux.md")]
+    assert answer_extractively("how much is the apple pie? tarte", hits, language="fr").text.endswith(
+        "(source : gateaux.md)"
+    )
+    assert language_of_text("How much is the large one?", "fr") == "en"
+    assert language_of_text("c combien la grande ?", "en") == "fr"
 
 
 def test_a_follow_up_is_answered_in_the_context_of_the_question_it_continues() -> None:

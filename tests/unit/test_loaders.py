@@ -174,3 +174,40 @@ def test_html_keeps_headings_and_drops_scripts() -> None:
 def test_bad_files_are_refused(name: str, data: bytes, error: type[Exception]) -> None:
     with pytest.raises(error):
         parse_file(name, data)
+
+
+def test_a_line_that_prices_several_items_gives_one_record_each() -> None:
+    assert lines("c.txt", "Thé 2,50€ | Café crème 12 cl 3,10€ / 25 cl 4,20€") == [
+        "Thé : 2,50€",
+        "Café crème 12 cl : 3,10€",
+        "Café crème, 25 cl : 4,20€",
+    ]
+    assert lines("b.txt", "Miche au seigle : 400 g 3,80$ • 800 g 6,90$") == [
+        "Miche au seigle, 400 g : 3,80$",
+        "Miche au seigle, 800 g : 6,90$",
+    ]
+
+
+def test_json_maps_of_named_things_and_their_variants() -> None:
+    data = """{"tarifs": {"Veste doublée": {"en lin": "18 000 F", "en laine": "25 000 F"},
+        "Gilet": "7 000 F", "Ourlet": "1 500 F"}, "contenance": {"valeur": 33, "unite": "cl"}}"""
+    assert chunks("t.json", data) == [
+        "contenance : 33 cl",  # a figure with its unit is one value
+        "tarifs\nVeste doublée — en lin : 18 000 F ; en laine : 25 000 F",
+        "tarifs\nGilet : 7 000 F",
+        "tarifs\nOurlet : 1 500 F",
+    ]
+
+
+def test_a_banner_title_between_rules_is_a_heading_and_can_mark_an_internal_section() -> None:
+    text = (
+        "ATELIER\n\nOuvert le samedi.\n\n"
+        "=======\nRéservé au personnel (jamais aux clients)\n=======\nCode : 1234\n"
+    )
+    doc = parse_file("i.txt", text.encode())
+    assert "1234" not in doc.content and [f.text for f in doc.flagged] == ["Code : 1234"]
+
+
+def test_a_question_answered_after_a_blank_line_stays_with_its_answer() -> None:
+    html = "<h1>FAQ</h1><dl><dt>Livrez-vous le soir ?</dt>\n<dd>Oui, jusqu'à 21 h.</dd></dl>"
+    assert chunks("f.html", html) == ["FAQ\nLivrez-vous le soir ?\nOui, jusqu'à 21 h."]

@@ -150,7 +150,8 @@ def evidence_of(hits: list[SearchHit], facts: list[FactHit] | None = None) -> li
     for rank, hit in enumerate(hits):
         if not relevant(hit):
             continue
-        heading, body = split_chunk(_unwrapped(hit.text), sentences=False)
+        heading, body = split_chunk(hit.text, sentences=False)
+        body = _unwrapped("\n".join(body)).splitlines()  # the context line is never joined to the body
         if len(body) > 1 and body[0].endswith("?"):  # a question and its answer: the question is context
             heading, body = f"{heading} {body[0]}", body[1:]
         lines = [s for line in body for s in sentences(line)]
@@ -321,11 +322,9 @@ def narrow(line: str, asked: set[str], followed: set[str]) -> str:
     if not all(p[1] for p in parts):
         return line
     for wanted in (asked, followed):
-        overlap = [len(tokens(label) & wanted) for label, _, _ in parts]
-        most = max(overlap, default=0)
-        named = [
-            i for i, n in enumerate(overlap) if n and n == most
-        ]  # "location mois" over "location semaine"
+        # a label counts as named when the question holds all its words ("grande", "location mois"),
+        # not some of them: "vélo électrique" names neither "vélo classique" nor "VAE"
+        named = [i for i, (label, _, _) in enumerate(parts) if tokens(label) and tokens(label) <= wanted]
         units = {_unit(parts[i][2]) for i in named if _has_digit(parts[i][2])}
         # a value is left out only when it is a sibling of a named one: a figure in the same unit
         dropped = [
@@ -385,6 +384,9 @@ def answer_extractively(
         score, matched = _score(e, asked, asked_pairs, followed, weights, figure=figure)
         if matched > 0:  # the message itself must match; the question it follows only ranks
             scored.append((score, e, matched))
+    if followed:  # a follow-up stays on the subject of the question it continues, when a line does
+        on_subject = [s for s in scored if followed & (s[1].own | s[1].around)]
+        scored = on_subject or scored
     if not scored:
         return ExtractiveAnswer(texts["unknown"], [])
     scored.sort(key=lambda item: item[0], reverse=True)

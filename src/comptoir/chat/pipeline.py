@@ -35,7 +35,7 @@ from comptoir.chat.normalize import normalize_message
 from comptoir.chat.prompts import Passage, PromptStore, build_messages
 from comptoir.chat.providers import ProviderChain, StreamEvent
 from comptoir.chat.seams import AnswerCache, CachedAnswer, CacheScope, FactSource, NoCache, NoFacts
-from comptoir.chat.smalltalk import kind_of, language_of_message, reply
+from comptoir.chat.smalltalk import kind_of, reply
 from comptoir.chat.sources import Source
 from comptoir.chat.stages import StageClock
 from comptoir.companies import CompanyService
@@ -45,6 +45,7 @@ from comptoir.embedding.cached import QueryEmbedder
 from comptoir.errors import InvalidInput
 from comptoir.facts.hit import FactHit
 from comptoir.retrieval.search import Searcher, SearchHit
+from comptoir.text import language_of_text
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ class ChatPipeline:
             text = reply(
                 kind,
                 company=company.name,
-                language=language_of_message(question, company.language),
+                language=language_of_text(question, company.language),
                 contacts=[c.text for c in contacts],
             )
             ctx.settled = (text, [_fact_source(c) for c in contacts])
@@ -257,7 +258,11 @@ class ChatPipeline:
     def _extractive(self, ctx: _Context) -> tuple[str, list[Source]]:
         """The answer and its sources: what it quotes first, then the rest of what was retrieved."""
         result = answer_extractively(
-            ctx.question, ctx.hits, language=ctx.language, facts=ctx.facts, context=ctx.previous_question
+            ctx.question,
+            ctx.hits,
+            language=language_of_text(ctx.question, ctx.language),
+            facts=ctx.facts,
+            context=ctx.previous_question,
         )
         used = [_fact_source(f) for f in result.facts] + _sources(result.used)
         seen = {(s.document_id, s.snippet) for s in used}

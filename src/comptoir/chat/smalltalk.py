@@ -150,32 +150,6 @@ def kind_of(message: str) -> Kind | None:
     return None
 
 
-_ENGLISH = frozenset(
-    [
-        "hello",
-        "hi",
-        "hey",
-        "good",
-        "morning",
-        "evening",
-        "afternoon",
-        "thanks",
-        "thank",
-        "thx",
-        "ty",
-        "talk",
-        "speak",
-        "human",
-    ]
-)
-
-
-def language_of_message(message: str, default: str) -> str:
-    """A short message's own language when its words say it (English), else the company's."""
-    words = set(_WORD.findall(fold(message)))
-    return "en" if words & _ENGLISH and not words & (_GREETING - _ENGLISH | {"merci", "parler"}) else default
-
-
 def reply(kind: Kind, *, company: str, language: str, contacts: list[str] | None = None) -> str:
     texts = REPLIES[language_of(language)]
     if kind != "handoff":

@@ -35,7 +35,9 @@ _DECORATED = re.compile(r"^[-=*#~_+]{2,}\s*(?P<text>[^-=*#~_+\s].*?)\s*[-=*#~_+]
 #: a section for the staff, not the customers: never indexed, listed as withheld
 _INTERNAL = re.compile(
     r"\b(?:interne|internal|confidentiel(?:le)?|confidential|usage interne|staff only|personnel seulement"
-    r"|ne pas (?:communiquer|diffuser|partager|transmettre|divulguer)|do not (?:share|disclose|distribute)"
+    r"|ne (?:pas|jamais) (?:communiquer|diffuser|partager|transmettre|divulguer|donner)"
+    r"|do not (?:share|disclose|distribute|give)|never (?:share|disclose|give)"
+    r"|(?:[ée]quipe|personnel|staff|employ[ée]s?) (?:seulement|uniquement|only)"
     r"|r[ée]serv[ée]e? (?:au personnel|a l'[ée]quipe|à l'[ée]quipe|aux employ[ée]s))\b",
     re.IGNORECASE,
 )
@@ -44,6 +46,8 @@ _CURRENCY = r"(?:€|\$|£|F|FC|FCFA|F\s?CFA|CFA|XAF|XOF|EUR|USD|CAD|CDF|CHF|GBP
 _AMOUNT = rf"[+~]?(?:[$€£]\s?\d[\d\s.,]*\d|[$€£]\s?\d|\d(?:[\d\s.,]*\d)?\s?{_CURRENCY})"
 _PRICED = re.compile(rf"^(?P<name>.*[^\W\d_].*?)[\s:,–—-]+(?P<value>{_AMOUNT}\.?(?:\s*\([^)]*\))?)$")
 _MAX_HEADING_CHARS = 80
+_QA_LOOKAHEAD = 4
+_MAX_QUESTION_CHARS = 200
 _MAX_KEY_WORDS = 8
 
 
@@ -155,6 +159,10 @@ def read_sections(text: str) -> tuple[list[Block], list[Block]]:
         if decorated:  # "--- STAFF ONLY ---"
             reader.heading(2 if reader.seen_heading else 1, decorated.group("text"))
             continue
+        if _between_rules(lines, i) or (is_internal(stripped) and _is_title(stripped, lines, i)):
+            # a banner ("=====" / "Title" / "=====") or a line that marks what follows as internal
+            reader.heading(2 if reader.seen_heading else 1, " ".join(stripped.split()))
+            continue
         if (
             not reader.seen_heading
             and not reader.blocks
@@ -171,7 +179,9 @@ def read_sections(text: str) -> tuple[list[Block], list[Block]]:
                 reader.record(record)
             continue
         question = _QUESTION.match(stripped)
-        if question or (stripped.endswith("?") and i < len(lines) and lines[i].strip()):
+        if question or (
+            stripped.endswith("?") and len(stripped) <= _MAX_QUESTION_CHARS and _answered(lines, i)
+        ):
             i = _question_answer(reader, lines, i, question.group("text") if question else stripped)
             continue
         if len(_columns(line)) >= 2 and not _LEADER.match(stripped):
@@ -187,6 +197,11 @@ def read_sections(text: str) -> tuple[list[Block], list[Block]]:
         leader = _LEADER.match(_BULLET.sub("", stripped))
         if leader:
             reader.record(_pair(leader.group("name"), leader.group("value"), reader.context))
+            continue
+        items = split_items(_BULLET.sub("", stripped))
+        if items:  # "Espresso 2,80$ | Latté 12 oz 4,45$ / 16 oz 5,35$": one record an item
+            for name, value in items:
+                reader.record(_pair(name, value, reader.context))
             continue
         priced = _PRICED.match(_BULLET.sub("", stripped))
         if priced and (_BULLET.match(stripped) or _priced_neighbour(lines, i)):
@@ -227,10 +242,71 @@ def _is_title(line: str, lines: list[str], i: int) -> bool:
     )
 
 
+def _between_rules(lines: list[str], i: int) -> bool:
+    """Whether the current line (lines[i - 1]) sits between two rule lines, as a banner's title."""
+    before = lines[i - 2].strip() if i >= 2 else ""
+    after = lines[i].strip() if i < len(lines) else ""
+    return bool(before and after and _RULE.match(before) and _RULE.match(after))
+
+
 def _heads_columns(line: str, following: str) -> bool:
     """A line of column names: cells apart, above a rule or a row of as many cells."""
     cells = len(_columns(line))
     return cells >= 2 and (bool(_RULE.match(following)) or len(_columns(following)) == cells)
+
+
+_ITEM_SEPARATOR = re.compile(r"\s+[•|·/—–]\s+|\s*;\s+")
+_ANY_AMOUNT = re.compile(_AMOUNT)
+_TRAILING_MEASURE = re.compile(r"\s+\d[\d.,]*\s?[^\W\d_]{1,3}\.?$")
+
+
+def split_items(line: str) -> list[tuple[str, str]] | None:
+    """The items of a line that prices several ("Liqueur 2,85 $ — Café 2,45 $"), each with its name:
+    a part that is only a measure is a variant of the item before it ("Latté 12 oz 4,45$ / 16 oz
+    5,35$" → "Latté, 16 oz"); a name before a colon names them all ("Pain : 500 g 6,50$ • 1 kg
+    11,25$"). None when the line is not such a list (fewer than two amounts, a part without one)."""
+    if len(_ANY_AMOUNT.findall(line)) < 2:
+        return None
+    base, sep, rest = line.partition(" : ")
+    if not sep or any(c.isdigit() for c in base) or len(base) > _MAX_HEADING_CHARS:
+        base, rest = "", line
+    parts = [p.strip() for p in _ITEM_SEPARATOR.split(rest) if p.strip()]
+    if len(parts) < 2:
+        return None
+    items: list[tuple[str, str]] = []
+    previous = base
+    for part in parts:
+        priced = _PRICED.match(part)
+        if priced:
+            name, value = priced.group("name").strip(" :"), priced.group("value")
+        elif _ANY_AMOUNT.fullmatch(part.strip()):
+            name, value = "", part.strip()
+        else:
+            return None
+        if not name or not any(c.isalpha() for c in _TRAILING_MEASURE.sub("", f" {name}")):
+            # only a measure ("16 oz", "1 kg"): a variant of the item before it
+            stem = (_TRAILING_MEASURE.sub("", previous) or previous).rstrip(" ,")
+            name = f"{stem}, {name}" if name else stem
+        elif base:
+            name = f"{base}, {name}"
+        if not name:
+            return None
+        items.append((name, value))
+        previous = name
+    return items
+
+
+def _answered(lines: list[str], i: int) -> bool:
+    """Whether a question line (lines[i - 1]) is followed, at most a blank line away, by prose that
+    answers it rather than another question, a heading or a table."""
+    nxt = next((ln.strip() for ln in lines[i : i + _QA_LOOKAHEAD - 1] if ln.strip()), "")
+    return bool(nxt) and not (
+        nxt.endswith("?") or _QUESTION.match(nxt) or _MD_HEADING.match(nxt) or _TABLE_ROW.match(nxt)
+    )
+
+
+def _priced_line(line: str) -> bool:
+    return bool(_PRICED.match(_BULLET.sub("", line)) or _LEADER.match(line))
 
 
 def _priced_neighbour(lines: list[str], i: int) -> bool:
@@ -270,10 +346,12 @@ def _question_answer(reader: _Reader, lines: list[str], i: int, question: str) -
     while i < len(lines):
         stripped = lines[i].strip()
         if not stripped:
-            nxt = next((ln.strip() for ln in lines[i + 1 :] if ln.strip()), "")
+            # the answer may follow after a blank line (an HTML <dt>/<dd> list, an FAQ in paragraphs);
+            # a blank line then another question or a heading ends it
+            nxt = next((ln.strip() for ln in lines[i + 1 : i + _QA_LOOKAHEAD] if ln.strip()), "")
             if not nxt or _QUESTION.match(nxt) or _MD_HEADING.match(nxt) or is_caps_heading(nxt):
                 break
-            if not answer or nxt.endswith("?"):
+            if nxt.endswith("?") or _TABLE_ROW.match(nxt) or (answer and _priced_line(nxt)):
                 break
             i += 1
             continue

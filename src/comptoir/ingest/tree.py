@@ -37,8 +37,14 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool | Decimal)
 
 
+def _has_digit(value: Any) -> bool:
+    return any(c.isdigit() for c in scalar(value))
+
+
 def _as_value(value: Any) -> str | None:
-    """A scalar, a list of scalars, or a small object of scalars as one value; None for structure."""
+    """A scalar, a list of scalars, or a small object holding one figure and its unit ({"valeur": 250,
+    "unite": "ml"}) as one value; None for structure (an object of several figures is a set of
+    variants, whose labels matter)."""
     if _is_scalar(value):
         return scalar(value)
     if isinstance(value, list) and all(_is_scalar(v) for v in value):
@@ -47,9 +53,37 @@ def _as_value(value: Any) -> str | None:
         isinstance(value, dict)
         and 0 < len(value) <= _VALUE_FIELDS
         and all(_is_scalar(v) for v in value.values())
+        and sum(_has_digit(v) for v in value.values()) <= 1
     ):
         return " ".join(s for s in (scalar(v) for v in value.values()) if s)
     return None
+
+
+def _is_name_key(key: str) -> bool:
+    """A key that names a thing ("Pantalon seul", "Espresso") rather than a field or a variant
+    ("prix", "mise_a_jour", "en bazin"): written with a capital, as a name is."""
+    key = key.strip()
+    return bool(key) and key[0].isupper() and "_" not in key
+
+
+def _is_variants(value: Any) -> bool:
+    """An object of scalars of which several are figures: {"simple": "4 000 F", "brodée": "7 500 F"}."""
+    return (
+        isinstance(value, dict)
+        and all(_is_scalar(v) for v in value.values())
+        and sum(_has_digit(v) for v in value.values()) >= 2
+    )
+
+
+def _is_item_map(data: dict[str, Any]) -> bool:
+    """An object whose keys are the names of things and whose values are their prices or variants:
+    {"Pantalon seul": "3 500 F", "Grand boubou": {"en bazin": "26 000 F", "en wax": "19 000 F"}}."""
+    named = [
+        k
+        for k, v in data.items()
+        if _is_name_key(k) and (_has_digit(v) if _is_scalar(v) else _is_variants(v))
+    ]
+    return len(named) >= 2 and len(named) * 2 > len(data)
 
 
 def _name_of(obj: dict[str, Any]) -> str:
@@ -89,6 +123,16 @@ def _walk(
         if text:
             out.append(Record((("", text),), context))
         return
+    if _is_item_map(data):
+        for key, value in data.items():
+            if _is_scalar(value):
+                out.append(Record((("", key), ("", scalar(value)), *inherited), context))
+            elif _is_variants(value) and not _is_item_map(value):
+                variants = tuple((label, scalar(v)) for label, v in value.items() if scalar(v))
+                out.append(Record((("", key), *variants, *inherited), context))
+            else:
+                _walk(value, (*context, humanize(key)), inherited, out, depth=depth + 1)
+        return
     fields: list[tuple[str, str]] = []
     nested: list[tuple[str, Any]] = []
     for key, value in data.items():
@@ -104,4 +148,8 @@ def _walk(
         out.append(Record(own, context))
     below = (*context, name) if name and nested else context
     for key, value in nested:
-        _walk(value, (*below, humanize(key)), inherited + codes, out, depth=depth + 1)
+        if _is_variants(value) and not _is_item_map(value):  # "Boubou": {"en bazin": …, "en wax": …}
+            variants = tuple((label, scalar(v)) for label, v in value.items() if scalar(v))
+            out.append(Record((("", humanize(key)), *variants, *inherited, *codes), below))
+        else:
+            _walk(value, (*below, humanize(key)), inherited + codes, out, depth=depth + 1)
