@@ -150,14 +150,22 @@ def pairs(text: str) -> set[tuple[str, str]]:
     return set(itertools.pairwise(seq))
 
 
+_VERB_ENDING = re.compile(r"(?:ions|iez|ons|ez|er)$")
+
+
 def prefix_match(a: str, b: str) -> bool:
-    """Two words of one family: both of five letters or more sharing their first four ("livrez" and
-    "livraison", "ouvert" and "ouverture"), or one cut short from the other ("palu", "paludisme";
-    "dispo", "disponible"); numbers never."""
-    if a == b or not a[:4].isalpha():
+    """Two words of one family: sharing their first five letters ("ouvert", "ouverture"); a verb
+    ("livrez", "envoyez") and a word sharing its first four ("livraison", "envoi"); or one cut short
+    from the other ("palu", "paludisme"; "dispo", "disponible"). "demain" and "demande", "carte" and
+    "carton" are not; numbers never."""
+    if a == b or not a[:4].isalpha() or not b[:4].isalpha():
         return False
+    if len(a) >= 5 and len(b) >= 5 and a[:5] == b[:5]:
+        return True
+    if a[:4] == b[:4] and (_VERB_ENDING.search(a) or _VERB_ENDING.search(b)):
+        return True
     short, long = sorted((a, b), key=len)
-    return (len(short) >= 5 and short[:4] == long[:4]) or (len(short) >= 4 and long.startswith(short))
+    return len(short) >= 4 and long.startswith(short)
 
 
 def split_chunk(text: str, *, sentences: bool = True) -> tuple[str, list[str]]:

@@ -61,7 +61,10 @@ class Recorder:
         tenant = db.tenant
 
         @contextmanager
-        def recorded(tenant_id: str) -> Iterator[Any]:
+        def recorded(tenant_id: str, *, within: Any = None) -> Iterator[Any]:
+            if within is not None:  # the caller's transaction, joined: not a new one
+                yield within
+                return
             transaction = Transaction(tenant_id)
             self.transactions.append(transaction)
             with tenant(tenant_id) as conn:

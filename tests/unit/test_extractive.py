@@ -8,7 +8,7 @@ import uuid
 from comptoir.chat.extractive import answer_extractively, narrow, readable
 from comptoir.chat.smalltalk import kind_of, reply
 from comptoir.retrieval.search import SearchHit
-from comptoir.text import language_of_text, tokens
+from comptoir.text import language_of_text, prefix_match, tokens
 
 
 def hit(
@@ -143,6 +143,13 @@ def test_extractive_says_it_does_not_know() -> None:
     assert answer_extractively("opening hours?", [], language="en").text.startswith("I don't know")
     # relevant passage, but no line matches the question's words
     assert answer_extractively("Mongolie ?", [hit("Paiement par Wave.")], language="fr").used == []
+
+
+def test_words_of_one_family_meet_and_lookalikes_do_not() -> None:
+    assert prefix_match("livrez", "livraison") and prefix_match("envoyez", "envoi")
+    assert prefix_match("ouvert", "ouverture") and prefix_match("palu", "paludisme")
+    assert not prefix_match("demain", "demande") and not prefix_match("carte", "carton")
+    assert not prefix_match("2024", "20245")
 
 
 def test_units_and_labels_meet_their_spellings() -> None:

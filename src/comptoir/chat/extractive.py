@@ -228,6 +228,7 @@ def _score(
     w: dict[str, float],
     *,
     figure: bool = False,
+    followed_pairs: frozenset[tuple[str, str]] = frozenset(),
 ) -> tuple[float, float]:
     """(score, what the message itself matched)."""
     own = sum(w[t] for t in asked & e.own) + FAMILY_WEIGHT * sum(w[t] for t in _family(asked, e.own))
@@ -242,6 +243,8 @@ def _score(
     nearby = sum(w[t] for t in (missing - e.around) & e.near)
     matched = own + CONTEXT_WEIGHT * around + PAIR_WEIGHT * together + NEAR_WEIGHT * nearby
     previous = sum(w[t] for t in followed & (e.own | e.around))
+    # the words side by side in the question it continues ("vélo électrique" is not "vélo cargo électrique")
+    previous += PAIR_WEIGHT * sum(w.get(b, 0.0) for _, b in followed_pairs & e.pairs)
     similarity = e.hit.similarity if e.hit is not None and e.hit.similarity is not None else 0.0
     prior = (
         RANK_WEIGHT / (e.rank + 1)
@@ -311,6 +314,14 @@ def readable(line: str) -> str:
     return f"{head} : {', '.join(spoken)}{tail}"
 
 
+#: the share of a label's words a question must hold to name it
+LABEL_SHARE = 0.75
+
+
+def _named(label: set[str], wanted: set[str]) -> bool:
+    return bool(label) and len(label & wanted) >= LABEL_SHARE * len(label)
+
+
 def narrow(line: str, asked: set[str], followed: set[str]) -> str:
     """A labelled record ("name — Petite : 9,95 $ ; Grande : 15,95 $") narrowed to the values whose
     labels the question names (those of the message first, else of the question it follows); values
@@ -322,9 +333,9 @@ def narrow(line: str, asked: set[str], followed: set[str]) -> str:
     if not all(p[1] for p in parts):
         return line
     for wanted in (asked, followed):
-        # a label counts as named when the question holds all its words ("grande", "location mois"),
-        # not some of them: "vélo électrique" names neither "vélo classique" nor "VAE"
-        named = [i for i, (label, _, _) in enumerate(parts) if tokens(label) and tokens(label) <= wanted]
+        # a label counts as named when the question holds (nearly) all its words ("grande", "location
+        # mois", "wax ou Faso Dan Fani"), not some: "vélo électrique" names neither "vélo classique" nor "VAE"
+        named = [i for i, (label, _, _) in enumerate(parts) if _named(tokens(label), wanted)]
         units = {_unit(parts[i][2]) for i in named if _has_digit(parts[i][2])}
         # a value is left out only when it is a sibling of a named one: a figure in the same unit
         dropped = [
@@ -376,12 +387,19 @@ def answer_extractively(
     asked = tokens(question)
     asked_pairs = pairs(question)
     followed = tokens(context) - asked if context else set()
+    if any(t.isdigit() for t in asked):  # "et en 10 pouces ?": its numbers replace those it continues
+        followed = {t for t in followed if not t.isdigit()}
+    followed_pairs = (
+        frozenset(p for p in pairs(context) if set(p) <= followed | asked) if context else frozenset()
+    )
     pool = evidence_of(hits, facts)
     weights = _weights(pool, asked | followed)
     figure = bool(_ASKS_FIGURE.search(fold(f"{question} {context or ''}")))
     scored = []
     for e in pool:
-        score, matched = _score(e, asked, asked_pairs, followed, weights, figure=figure)
+        score, matched = _score(
+            e, asked, asked_pairs, followed, weights, figure=figure, followed_pairs=followed_pairs
+        )
         if matched > 0:  # the message itself must match; the question it follows only ranks
             scored.append((score, e, matched))
     if followed:  # a follow-up stays on the subject of the question it continues, when a line does
