@@ -68,6 +68,9 @@ def test_a_label_is_named_only_when_the_question_holds_all_its_words() -> None:
     line = "Pose chambre à air — vélo classique : 17 € ; VAE : 24 €"
     assert narrow(line, tokens("chambre a air velo electrique"), set()) == line
     assert narrow(line, tokens("chambre a air VAE"), set()) == "Pose chambre à air — VAE : 24 €"
+    # details in brackets say more about a column; its name is enough to name it
+    rental = "Vélo — ½ journée (4 h) : 20 € ; Journée (9h-19h) : 30 €"
+    assert narrow(rental, tokens("louer un velo pour la journee"), set()) == "Vélo — Journée (9h-19h) : 30 €"
 
 
 def test_the_fixed_wording_follows_the_customer_s_language() -> None:

@@ -316,6 +316,13 @@ def readable(line: str) -> str:
 
 #: the share of a label's words a question must hold to name it
 LABEL_SHARE = 0.75
+_BRACKETS = re.compile(r"\([^)]*\)")
+
+
+def _label_words(label: str) -> set[str]:
+    """The words that name a column: "Journée (9h-19h)" is named by "journée"; its details in brackets
+    say more about it, they are not needed to name it."""
+    return tokens(_BRACKETS.sub(" ", label)) or tokens(label)
 
 
 def _named(label: set[str], wanted: set[str]) -> bool:
@@ -335,7 +342,7 @@ def narrow(line: str, asked: set[str], followed: set[str]) -> str:
     for wanted in (asked, followed):
         # a label counts as named when the question holds (nearly) all its words ("grande", "location
         # mois", "wax ou Faso Dan Fani"), not some: "vélo électrique" names neither "vélo classique" nor "VAE"
-        named = [i for i, (label, _, _) in enumerate(parts) if _named(tokens(label), wanted)]
+        named = [i for i, (label, _, _) in enumerate(parts) if _named(_label_words(label), wanted)]
         units = {_unit(parts[i][2]) for i in named if _has_digit(parts[i][2])}
         # a value is left out only when it is a sibling of a named one: a figure in the same unit
         dropped = [
