@@ -146,6 +146,62 @@ def test_full_text_ranks_by_bm25(comptoir: Comptoir) -> None:
     assert set(order[2:]) == {"common-1", "common-2", "common-3", "common-4"}
 
 
+def _fulltext(comptoir: Comptoir, company: str, query: str) -> list[str]:
+    vector = comptoir.embedder.embed_query(query)
+    hits = comptoir.searcher.search_vector(
+        tenant_id=company, query=query, vector=vector, k=10, mode="fulltext"
+    )
+    return [h.title for h in hits]
+
+
+FILLERS = {
+    "filler-1": "Bread is baked every morning.",
+    "filler-2": "Parking is free for customers.",
+    "filler-3": "Gift cards are sold at the counter.",
+    "filler-4": "Returns are accepted within thirty days.",
+}
+
+
+def test_full_text_counts_how_often_a_chunk_says_the_term(comptoir: Comptoir) -> None:
+    comptoir.companies.create(company_id="tf", name="tf", language="en")
+    texts = {
+        # four distinct lexemes besides the title's, "zanzibar" three times
+        "repeats": "Zanzibar spices, Zanzibar cloves and Zanzibar vanilla.",
+        # one lexeme fewer, so shorter for BM25: ranked first when each term counts once
+        "once": "Zanzibar spices and cloves.",
+        **FILLERS,
+    }
+    comptoir.documents.ingest(
+        tenant_id="tf",
+        documents=[_doc(title, text) for title, text in texts.items()],  # type: ignore[misc]
+    )
+    assert _fulltext(comptoir, "tf", "zanzibar") == ["repeats", "once"]
+
+
+def test_french_forms_of_one_word_add_up_as_one_term(comptoir: Comptoir) -> None:
+    # The configuration chosen by measurement for French: Snowball stemming with accents and case
+    # folded first (not the simple dictionary), so plural, accented and capitalised forms are one
+    # lexeme, and their occurrences add up; stop words ("la", "de") are not terms at all.
+    comptoir.companies.create(company_id="fr-tf", name="fr-tf", language="fr")
+    texts = {
+        "formes": "Échanges acceptés ; un échange gratuit ; ECHANGE en boutique.",
+        "seul": "Un échange possible.",  # shorter: first if each term counted once
+        "mots-vides": "Les horaires de la boutique de Cocody les jours de marché.",
+        **{title: text.replace("customers", "clients") for title, text in FILLERS.items()},
+    }
+    comptoir.documents.ingest(
+        tenant_id="fr-tf",
+        documents=[_doc(title, text) for title, text in texts.items()],  # type: ignore[misc]
+    )
+    assert _fulltext(comptoir, "fr-tf", "échanges") == ["formes", "seul"]
+    assert _fulltext(comptoir, "fr-tf", "ECHANGE") == ["formes", "seul"]
+    with comptoir.db.tenant("fr-tf") as conn:
+        row = conn.execute(
+            "SELECT to_tsvector(comptoir_ts_config('fr'), 'Échanges de la Boutique') AS tsv"
+        ).fetchone()
+    assert row is not None and str(row["tsv"]) == "'boutiqu':4 'echang':1"
+
+
 def test_a_company_whose_chunks_have_no_words_still_searches(comptoir: Comptoir) -> None:
     comptoir.companies.create(company_id="dots", name="dots", language="fr")
     comptoir.documents.ingest(tenant_id="dots", documents=[_doc("...", "... !!! ???"), _doc("-", "— – -")])  # type: ignore[list-item]

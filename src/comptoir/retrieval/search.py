@@ -12,6 +12,20 @@ price column) are dropped before ranking, keeping at least the rarest term: such
 information (a BM25 IDF near zero) and made ranking touch every row. Their document frequencies are
 read from ``term_stats``, kept in step with the chunks by the ingestion transaction. Measured on
 2,000-chunk catalogs: the full-text leg went from 7.7 ms to under 1 ms median (see the README).
+
+BM25 counts how often a chunk says each term: the length of the lexeme's position list in the chunk's
+tsvector (PostgreSQL keeps at most 256 positions per lexeme and none past 16383, far above a ~250-token
+chunk). Document length is the chunk's number of distinct lexemes (``length(tsv)``, read without
+unnesting; the token count moved nDCG@10 by 0.003 at most at the chosen k1/b, 0.007 for k1 <= 1.2).
+Counting term frequency raised full-text nDCG@10 from 0.801 to 0.855 on service-public, 0.718 to 0.748 on
+FQuAD (plain BM25: 0.721) and 0.650 to 0.685 on SciFact, with hybrid 0.832 to 0.840, 0.556 to 0.559 and
+0.697 to 0.713. The languages' configurations (Snowball stemming after accent folding) beat the
+``simple`` dictionary, with or without stop words, on full text on all three sets (0.855 against 0.817 to
+0.836, 0.748 against 0.734 to 0.744, 0.685 against 0.653 to 0.658); indexing hyphenated words by their
+parts only moved no set by 0.005: the configurations are unchanged. The chunk's terms are cut down to the
+query's before unnesting (``setweight`` then ``ts_filter``, in C): unnesting whole chunks made the leg 2
+to 3 times slower. Interleaved with the query before, the whole query takes x1.11 to x1.14 (+0.6 ms) on
+2,000-row catalogs and x0.77 to x0.97 on the evaluation companies' text.
 """
 
 from __future__ import annotations
