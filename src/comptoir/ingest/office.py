@@ -356,10 +356,7 @@ def _docx_table_rows(table: Table, budget: _CellBudget, clock: _Clock) -> list[l
             text = " ".join(cell.text.split())
             if text:
                 cells[column] = text
-        if cells:
-            blocks[-1].append(cells)
-        elif blocks[-1]:
-            blocks.append([])
+        _add_row(blocks, cells)
     return [block for block in blocks if block]
 
 
@@ -413,10 +410,7 @@ def _sheet_rows(sheet: Any, budget: _CellBudget, clock: _Clock) -> list[list[dic
                 text = cell_text(cell)
                 if text:
                     cells[column] = text
-        if cells:
-            blocks[-1].append(cells)
-        elif blocks[-1]:
-            blocks.append([])
+        _add_row(blocks, cells)
     return [block for block in blocks if block]
 
 
@@ -822,3 +816,11 @@ def _is_minute(tokens: list[str], index: int) -> bool:
                 return tokens[i].lower().lstrip("[")[:1] == wanted
             i += step
     return False
+
+
+def _add_row(blocks: list[list[dict[int, str]]], cells: dict[int, str]) -> None:
+    """A row joins the current block; an empty row closes it (the next rows start another table)."""
+    if cells:
+        blocks[-1].append(cells)
+    elif blocks[-1]:
+        blocks.append([])
