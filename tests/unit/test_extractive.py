@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import uuid
 
-from comptoir.chat.extractive import answer_extractively, narrow, readable
+from comptoir.chat.extractive import answer_extractively
+from comptoir.chat.readable import narrow, readable
 from comptoir.chat.smalltalk import kind_of, reply
 from comptoir.retrieval.search import SearchHit
 from comptoir.text import language_of_text, prefix_match, tokens
