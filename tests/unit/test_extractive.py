@@ -91,6 +91,15 @@ def test_a_follow_up_is_answered_in_the_context_of_the_question_it_continues() -
     ]
     answer = answer_extractively("et l'arrière ?", hits, language="fr", context="plaquettes avant citadine")
     assert "17 500" in answer.text and "21 000" not in answer.text and "30 000" not in answer.text
+    # rows the follow-up alone cannot tell apart, its context can
+    lots = [
+        hit("Couches, T5 — quantité : lot de 300 ; prix : 48 000 F"),
+        hit("Couches, T5 — quantité : lot de 150 ; prix : 25 500 F"),
+    ]
+    answer = answer_extractively(
+        "et en taille 5 ?", lots, language="fr", context="prix lot de 300 couches taille 4"
+    )
+    assert "48 000" in answer.text and "25 500" not in answer.text
 
 
 def test_words_side_by_side_decide_between_near_variants() -> None:

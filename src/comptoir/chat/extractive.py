@@ -23,7 +23,7 @@ from comptoir.chat.prompts import language_of
 from comptoir.chat.readable import has_digit, narrow, readable
 from comptoir.facts.hit import FactHit
 from comptoir.retrieval.search import SearchHit
-from comptoir.text import fold, pairs, tokens
+from comptoir.text import fold, pairs, tokens, words
 
 #: a second line joins the answer when its score is this close to the best one
 TIE = 0.93
@@ -83,6 +83,25 @@ def _covering(scored: list[tuple[float, Evidence]], asked: set[str]) -> list[Evi
     return []
 
 
+def _number_slots(text: str) -> dict[str, set[str]]:
+    """Each number of a text and the words beside it ("taille 4" → {"4": {"taille"}})."""
+    seq = words(text)
+    slots: dict[str, set[str]] = {}
+    for i, word in enumerate(seq):
+        if word.isdigit():
+            beside = {w for w in seq[max(i - 1, 0) : i + 2] if not w.isdigit()}
+            slots.setdefault(word, set()).update(beside)
+    return slots
+
+
+def _replaced_numbers(question: str, context: str) -> set[str]:
+    """The numbers of the question a follow-up continues that its own numbers replace: those beside the
+    same words ("taille 4" by "taille 5", "8 pouces" by "10 inch"), not the others ("lot de 300")."""
+    asked = _number_slots(question)
+    beside = set().union(*asked.values()) if asked else set()
+    return {n for n, words_beside in _number_slots(context).items() if words_beside & beside}
+
+
 def answer_extractively(
     question: str,
     hits: list[SearchHit],
@@ -97,8 +116,8 @@ def answer_extractively(
     asked = tokens(question)
     asked_pairs = pairs(question)
     followed = tokens(context) - asked if context else set()
-    if any(t.isdigit() for t in asked):  # "et en 10 pouces ?": its numbers replace those it continues
-        followed = {t for t in followed if not t.isdigit()}
+    if context:  # "et en 10 pouces ?": its numbers replace those it continues for the same thing
+        followed -= _replaced_numbers(question, context)
     followed_pairs = (
         frozenset(p for p in pairs(context) if set(p) <= followed | asked) if context else frozenset()
     )
@@ -123,7 +142,8 @@ def answer_extractively(
     ranked = [(score, e) for score, e, _ in scored]
     # two lines fit equally only as two rows of one table or list that the question cannot tell apart
     # (two brands in the same size): each matches all the words and word pairs the best one matches
-    wanted = (asked & top.own, asked_pairs & top.pairs)
+    # (and the words of the question a follow-up continues: "et en taille 5 ?" after "lot de 300")
+    wanted = ((asked | followed) & top.own, asked_pairs & top.pairs)
     chosen = [
         e
         for score, e in ranked[:MAX_LINES]
