@@ -211,3 +211,10 @@ def test_a_banner_title_between_rules_is_a_heading_and_can_mark_an_internal_sect
 def test_a_question_answered_after_a_blank_line_stays_with_its_answer() -> None:
     html = "<h1>FAQ</h1><dl><dt>Livrez-vous le soir ?</dt>\n<dd>Oui, jusqu'à 21 h.</dd></dl>"
     assert chunks("f.html", html) == ["FAQ\nLivrez-vous le soir ?\nOui, jusqu'à 21 h."]
+
+
+def test_a_very_long_line_is_prose_and_lines_around_it_are_still_read() -> None:
+    text = "Tarifs\n\nCoupe : 20 €\nBrushing : 15 €\n" + "a " * 50_000 + "\nSoin : 9 €\n"
+    doc = parse_file("long.txt", text.encode())
+    assert [b.render() for b in doc.blocks if isinstance(b, Record)] == ["Coupe : 20 €", "Brushing : 15 €"]
+    assert any(isinstance(b, Passage) and b.text.startswith("a a a") for b in doc.blocks)

@@ -7,13 +7,15 @@ dotted leader ("Coupe homme ....... 24 €"); lists of "label : value" lines tha
 hours, phone numbers); question/answer pairs ("Q:"/"R:", "Question"/"Réponse", or a line ending with a
 question mark followed by its answer). Each becomes a record or a passage of its own with its heading
 path as context, so a name and its price never end up in different chunks. Everything else is prose.
-One pass over the lines: linear in the size of the text.
+One pass over the lines, the patterns run on lines of at most ``MAX_STRUCTURED_LINE`` characters (a
+longer line is prose): linear in the size of the text.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from comptoir.ingest.records import Block, Passage, Record, table_records
 
@@ -21,9 +23,8 @@ _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _RULE = re.compile(r"^\s*[-=_*~·.]{3,}(?:\s+[-=_*~·.]{3,})*\s*$")
-_LEADER = re.compile(
-    r"^(?P<name>[^-=_.·…]*?[^\W_].*?\S)\s*(?:\.{3,}|…+|_{3,}|·{3,}|-{4,})\s*(?P<value>\S.*)$"
-)
+#: a dotted (or dashed, or underscored) leader between a name and its value: "Coupe homme ..... 24 €"
+_LEADER_RUN = re.compile(r"\.{3,}|…+|_{3,}|·{3,}|-{4,}")
 _COLUMNS = re.compile(r"\t+|\s{2,}")
 _KEY_VALUE = re.compile(r"^(?P<name>[^:]{1,60}?)\s*:\s+(?P<value>\S.*)$")
 _BULLET = re.compile(r"^\s*(?:[-*•▪►‣◦]|\d{1,2}[.)])\s+")
@@ -44,11 +45,48 @@ _INTERNAL = re.compile(
 #: a line that ends with a price: "Burger végé (galette de pois chiches) 15,35 $"
 _CURRENCY = r"(?:€|\$|£|F|FC|FCFA|F\s?CFA|CFA|XAF|XOF|EUR|USD|CAD|CDF|CHF|GBP|MAD|DH|DA|TND)"
 _AMOUNT = rf"[+~]?(?:[$€£]\s?\d[\d\s.,]*\d|[$€£]\s?\d|\d(?:[\d\s.,]*\d)?\s?{_CURRENCY})"
-_PRICED = re.compile(rf"^(?P<name>.*[^\W\d_].*?)[\s:,–—-]+(?P<value>{_AMOUNT}\.?(?:\s*\([^)]*\))?)$")
+#: the amount a line ends with (searched in its last characters only: amounts are short)
+_PRICE_TAIL = re.compile(rf"[\s:,–—-]+(?P<value>{_AMOUNT}\.?(?:\s*\([^)]{{0,80}}\))?)$")
+_TAIL_CHARS = 120
 _MAX_HEADING_CHARS = 80
+#: a longer line is prose: priced lines, leaders, rows and headings are short, and the patterns that
+#: read them backtrack on long lines (100 KB of "a " took minutes); this keeps reading linear
+MAX_STRUCTURED_LINE = 500
 _QA_LOOKAHEAD = 4
 _MAX_QUESTION_CHARS = 200
 _MAX_KEY_WORDS = 8
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """A name and its value read from one line."""
+
+    name: str
+    value: str
+
+    def group(self, *names: str) -> Any:
+        found = tuple(getattr(self, n) for n in names)
+        return found[0] if len(found) == 1 else found
+
+
+def _leader(line: str) -> _Pair | None:
+    """ "Coupe homme ....... 24 €" → (Coupe homme, 24 €): split at the first leader run, in one scan."""
+    run = _LEADER_RUN.search(line)
+    if not run:
+        return None
+    name, value = line[: run.start()].strip(), line[run.end() :].strip()
+    return _Pair(name, value) if value and any(c.isalnum() for c in name) else None
+
+
+def _priced(line: str) -> _Pair | None:
+    """ "Burger végé (galette) 15,35 $" → (Burger végé (galette), 15,35 $): a line ending with an
+    amount, after a name holding a letter."""
+    start = max(len(line) - _TAIL_CHARS, 0)
+    tail = _PRICE_TAIL.search(line, start)
+    if not tail:
+        return None
+    name = line[: tail.start()].strip()
+    return _Pair(name, tail.group("value")) if any(c.isalpha() for c in name) else None
 
 
 def is_internal(heading: str) -> bool:
@@ -149,6 +187,9 @@ def read_sections(text: str) -> tuple[list[Block], list[Block]]:
         if not stripped:
             reader.end_paragraph()
             continue
+        if len(stripped) > MAX_STRUCTURED_LINE:  # prose: the patterns below are for short lines
+            reader.paragraph.append(stripped)
+            continue
         heading = _MD_HEADING.match(stripped)
         if heading:
             reader.heading(len(heading.group(1)), heading.group(2).strip("# ").strip())
@@ -184,17 +225,17 @@ def read_sections(text: str) -> tuple[list[Block], list[Block]]:
         ):
             i = _question_answer(reader, lines, i, question.group("text") if question else stripped)
             continue
-        if len(_columns(line)) >= 2 and not _LEADER.match(stripped):
-            rows, end = _take(lines, i - 1, lambda s: len(_columns(s)) >= 2 and not _LEADER.match(s.strip()))
+        if len(_columns(line)) >= 2 and not _leader(stripped):
+            rows, end = _take(lines, i - 1, lambda s: len(_columns(s)) >= 2 and not _leader(s.strip()))
             if len(rows) >= 2:
                 i = end
                 for record in table_records([_columns(r) for r in rows], reader.context):
                     reader.record(record)
                 continue
-        if is_caps_heading(stripped) and not _LEADER.match(stripped):
+        if is_caps_heading(stripped) and not _leader(stripped):
             reader.heading(1 if not reader.seen_heading and not reader.blocks else 2, stripped.rstrip(" :"))
             continue
-        leader = _LEADER.match(_BULLET.sub("", stripped))
+        leader = _leader(_BULLET.sub("", stripped))
         if leader:
             reader.record(_pair(leader.group("name"), leader.group("value"), reader.context))
             continue
@@ -203,7 +244,7 @@ def read_sections(text: str) -> tuple[list[Block], list[Block]]:
             for name, value in items:
                 reader.record(_pair(name, value, reader.context))
             continue
-        priced = _PRICED.match(_BULLET.sub("", stripped))
+        priced = _priced(_BULLET.sub("", stripped))
         if priced and (_BULLET.match(stripped) or _priced_neighbour(lines, i)):
             keyed = _is_listed_value(stripped)  # "Frites : petite 4,60 $ / grande 6,85 $" splits at its colon
             name, value = (
@@ -234,7 +275,7 @@ def _is_title(line: str, lines: list[str], i: int) -> bool:
     return (
         len(line) <= _MAX_HEADING_CHARS + 20
         and not line.endswith((".", "!", "?", ":", ";", ","))
-        and not _LEADER.match(line)
+        and not _leader(line)
         and not _TABLE_ROW.match(line)
         and not _is_listed_value(line)
         and any(rest.strip() for rest in lines[i:])
@@ -255,9 +296,10 @@ def _heads_columns(line: str, following: str) -> bool:
     return cells >= 2 and (bool(_RULE.match(following)) or len(_columns(following)) == cells)
 
 
-_ITEM_SEPARATOR = re.compile(r"\s+[•|·/—–]\s+|\s*;\s+")
+_ITEM_SEPARATOR = re.compile(r"\s{1,3}[•|·/—–]\s{1,3}|\s?;\s{1,3}")
 _ANY_AMOUNT = re.compile(_AMOUNT)
-_TRAILING_MEASURE = re.compile(r"\s+\d[\d.,]*\s?[^\W\d_]{1,3}\.?$")
+_CURRENCY_MARK = re.compile(rf"[$€£]|(?<![^\W\d_]){_CURRENCY}(?![^\W\d_])")
+_TRAILING_MEASURE = re.compile(r"\s{1,3}\d[\d.,]{0,12}\s?[^\W\d_]{1,3}\.?$")
 
 
 def split_items(line: str) -> list[tuple[str, str]] | None:
@@ -265,7 +307,7 @@ def split_items(line: str) -> list[tuple[str, str]] | None:
     a part that is only a measure is a variant of the item before it ("Latté 12 oz 4,45$ / 16 oz
     5,35$" → "Latté, 16 oz"); a name before a colon names them all ("Pain : 500 g 6,50$ • 1 kg
     11,25$"). None when the line is not such a list (fewer than two amounts, a part without one)."""
-    if len(_ANY_AMOUNT.findall(line)) < 2:
+    if len(_CURRENCY_MARK.findall(line)) < 2 or len(_ANY_AMOUNT.findall(line)) < 2:
         return None
     base, sep, rest = line.partition(" : ")
     if not sep or any(c.isdigit() for c in base) or len(base) > _MAX_HEADING_CHARS:
@@ -276,7 +318,7 @@ def split_items(line: str) -> list[tuple[str, str]] | None:
     items: list[tuple[str, str]] = []
     previous = base
     for part in parts:
-        priced = _PRICED.match(part)
+        priced = _priced(part)
         if priced:
             name, value = priced.group("name").strip(" :"), priced.group("value")
         elif _ANY_AMOUNT.fullmatch(part.strip()):
@@ -306,19 +348,19 @@ def _answered(lines: list[str], i: int) -> bool:
 
 
 def _priced_line(line: str) -> bool:
-    return bool(_PRICED.match(_BULLET.sub("", line)) or _LEADER.match(line))
+    return bool(_priced(_BULLET.sub("", line)) or _leader(line))
 
 
 def _priced_neighbour(lines: list[str], i: int) -> bool:
-    before = _BULLET.sub("", lines[i - 2].strip()) if i >= 2 else ""
-    after = _BULLET.sub("", lines[i].strip()) if i < len(lines) else ""
-    return bool((before and _PRICED.match(before)) or (after and _PRICED.match(after)))
+    before = _BULLET.sub("", lines[i - 2].strip())[:MAX_STRUCTURED_LINE] if i >= 2 else ""
+    after = _BULLET.sub("", lines[i].strip())[:MAX_STRUCTURED_LINE] if i < len(lines) else ""
+    return bool((before and _priced(before)) or (after and _priced(after)))
 
 
 def _listed_neighbour(lines: list[str], i: int) -> bool:
     """Whether the line before or after the current one (lines[i - 1]) is a listed value too."""
-    before = lines[i - 2].strip() if i >= 2 else ""
-    after = lines[i].strip() if i < len(lines) else ""
+    before = lines[i - 2].strip()[:MAX_STRUCTURED_LINE] if i >= 2 else ""
+    after = lines[i].strip()[:MAX_STRUCTURED_LINE] if i < len(lines) else ""
     return bool((before and _is_listed_value(before)) or (after and _is_listed_value(after)))
 
 
