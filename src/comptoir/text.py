@@ -105,6 +105,12 @@ _UNITS = {
 }
 
 
+#: currency marks as businesses write them after or before an amount (symbols, ISO codes, "F", "FC")
+CURRENCY = r"(?:€|\$|£|F|FC|FCFA|F\s?CFA|CFA|XAF|XOF|EUR|USD|CAD|CDF|CHF|GBP|MAD|DH|DA|TND)"
+#: a currency mark anywhere in a value, in any case ("9,95 $", "12 750 fcfa")
+CURRENCY_MARK = re.compile(rf"[$€£]|\b{CURRENCY}\b", re.IGNORECASE)
+
+
 def fold(text: str) -> str:
     """Lower case, accents removed: how names are compared ("Port-Bouët" = "port-bouet")."""
     return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))

@@ -196,10 +196,11 @@ def fit(
     followed_pairs: frozenset[tuple[str, str]] = frozenset(),
 ) -> tuple[float, float]:
     """(score, what the message itself matched)."""
-    own = sum(w[t] for t in asked & e.own) + FAMILY_WEIGHT * sum(w[t] for t in _family(asked, e.own))
+    family = _family(asked, e.own)
+    own = sum(w[t] for t in asked & e.own) + FAMILY_WEIGHT * sum(w[t] for t in family)
     if figure:  # which item's figure: the item's name decides
         own += NAME_WEIGHT * sum(w[t] for t in asked & e.head)
-    missing = asked - e.own - _family(asked, e.own)
+    missing = asked - e.own - family
     around = sum(w[t] for t in missing & e.around) + FAMILY_WEIGHT * sum(
         w[t] for t in _family(missing - e.around, e.around)
     )

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from comptoir.text import tokens
+from comptoir.ingest.records import LABEL_SEPARATOR, NAME_SEPARATOR, VALUE_SEPARATOR, split_line
+from comptoir.text import CURRENCY_MARK, tokens
 
 
 def has_digit(text: str) -> bool:
@@ -23,7 +24,6 @@ def _unit(value: str) -> str:
 
 
 _PRICE_LABEL = re.compile(r"prix|price|tarif|co[uû]t|cost|montant|amount", re.IGNORECASE)
-_CURRENCY_MARK = re.compile(r"[$€£]|\b(?:f|fc|fcfa|cfa|xof|xaf|eur|usd|cad|cdf|chf|gbp)\b", re.IGNORECASE)
 _QUALIFIER_WORDS = 3
 _PRICE_WORDS = frozenset(tokens("prix price tarif cout montant amount euro dollar"))
 _BARE_NUMBER = re.compile(r"\d[\d\s.,]*")
@@ -31,7 +31,7 @@ _BARE_NUMBER = re.compile(r"\d[\d\s.,]*")
 
 def _plain_price(label: str, value: str, *, alone: bool) -> bool:
     """Whether a price reads without its label: the only one, labelled "prix" or with its currency."""
-    extra = {t for t in tokens(label) - _PRICE_WORDS if not _CURRENCY_MARK.fullmatch(t)}
+    extra = {t for t in tokens(label) - _PRICE_WORDS if not CURRENCY_MARK.fullmatch(t)}
     return alone and bool(_PRICE_LABEL.search(label)) and not extra
 
 
@@ -46,16 +46,13 @@ def readable(line: str) -> str:
     """A record's line as a customer reads it: what it is, its short qualifiers, then its amounts, and
     longer notes last: "Pull, Laine Douce — taille : M ; prix : 59 €" → "Pull, Laine Douce, taille M :
     59 €". Other lines are returned as they are."""
-    name, sep, rest = line.partition(" — ")
-    if not sep:
+    split = split_line(line)
+    if split is None:
         return line
-    parts = [
-        (label, value) if sep else ("", label)
-        for label, sep, value in (p.partition(" : ") for p in rest.split(" ; "))
-    ]
+    name, parts = split
     amounts, qualifiers, notes = [], [], []
     for label, value in parts:
-        money = has_digit(value) and (_CURRENCY_MARK.search(value) or _PRICE_LABEL.search(label))
+        money = has_digit(value) and (CURRENCY_MARK.search(value) or _PRICE_LABEL.search(label))
         if money or _BARE_NUMBER.fullmatch(value):
             amounts.append((label, value))
         elif len(value.split()) <= _QUALIFIER_WORDS:
@@ -92,24 +89,26 @@ def narrow(line: str, asked: set[str], followed: set[str]) -> str:
     """A labelled record ("name — Petite : 9,95 $ ; Grande : 15,95 $") narrowed to the values whose
     labels the question names (those of the message first, else of the question it follows); values
     without digits stay. Other lines are returned as they are."""
-    name, sep, rest = line.partition(" — ")
-    if not sep:
+    split = split_line(line)
+    if split is None or not all(label for label, _ in split[1]):
         return line
-    parts = [part.partition(" : ") for part in rest.split(" ; ")]
-    if not all(p[1] for p in parts):
-        return line
+    name, parts = split
     for wanted in (asked, followed):
         # a label counts as named when the question holds (nearly) all its words ("grande", "location
         # mois", "wax ou Faso Dan Fani"), not some: "vélo électrique" names neither "vélo classique" nor "VAE"
-        named = [i for i, (label, _, _) in enumerate(parts) if _named(_label_words(label), wanted)]
-        units = {_unit(parts[i][2]) for i in named if has_digit(parts[i][2])}
+        named = [i for i, (label, _) in enumerate(parts) if _named(_label_words(label), wanted)]
+        units = {_unit(parts[i][1]) for i in named if has_digit(parts[i][1])}
         # a value is left out only when it is a sibling of a named one: a figure in the same unit
         dropped = [
             i
-            for i, (_, _, value) in enumerate(parts)
+            for i, (_, value) in enumerate(parts)
             if i not in named and has_digit(value) and _unit(value) in units
         ]
         if dropped:
-            kept = [f"{label} : {value}" for i, (label, _, value) in enumerate(parts) if i not in dropped]
-            return f"{name} — {' ; '.join(kept)}"
+            kept = [
+                f"{label}{LABEL_SEPARATOR}{value}"
+                for i, (label, value) in enumerate(parts)
+                if i not in dropped
+            ]
+            return f"{name}{NAME_SEPARATOR}{VALUE_SEPARATOR.join(kept)}"
     return line

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Literal
 
 from comptoir.facts.money import Conventions, Money, find_amounts, parse_amount
+from comptoir.ingest.records import split_line
 from comptoir.text import split_chunk
 
 Kind = Literal["offer", "delivery", "contact", "hours", "payment"]
@@ -82,13 +83,10 @@ def parse_record(text: str) -> dict[str, str] | None:
     older "a: 1; b: 2" form too. None for prose or an unlabelled line."""
     if "\n" in text:
         return None
-    name, sep, rest = text.partition(" — ")
-    if sep and " : " in rest:
-        fields = {"": name.strip()}
-        for i, part in enumerate(rest.split(" ; ")):
-            label, found, value = part.partition(" : ")
-            fields[label.strip() if found else f"#{i}"] = (value if found else label).strip()
-        return fields
+    split = split_line(text)
+    if split is not None and any(label for label, _ in split[1]):
+        name, values = split
+        return {"": name} | {label or f"#{i}": value for i, (label, value) in enumerate(values)}
     fields = {}
     for part in text.split("; "):
         key, found, value = part.partition(": ")

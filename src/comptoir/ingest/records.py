@@ -67,17 +67,41 @@ class Record:
             name.append(rest.pop(0)[1])
         if not name:  # a record without a textual name: its first value names it
             name.append(_labelled(*rest.pop(0)))
-        parts = [_labelled(label, value) for label, value in rest + codes]
-        head = ", ".join(name)
-        if not parts:
-            return head
-        if len(parts) == 1 and " : " not in parts[0]:
-            return f"{head} : {parts[0]}"  # "Coupe homme : 24 €"
-        return f"{head} — {' ; '.join(parts)}"
+        return join_line(", ".join(name), rest + codes)
 
     def chunk_text(self) -> str:
         line = self.render()
         return f"{' > '.join(self.context)}\n{line}" if self.context else line
+
+
+#: how a rendered line separates its name from its values, the values from each other, a label from
+#: its value: "name — label : value ; label : value"
+NAME_SEPARATOR = " — "
+VALUE_SEPARATOR = " ; "
+LABEL_SEPARATOR = " : "
+
+
+def join_line(name: str, values: list[tuple[str, str]]) -> str:
+    """ "Coupe homme : 24 €" for one unlabelled value; "name — label : value ; …" otherwise."""
+    parts = [_labelled(label, value) for label, value in values]
+    if not parts:
+        return name
+    if len(parts) == 1 and LABEL_SEPARATOR not in parts[0]:
+        return f"{name}{LABEL_SEPARATOR}{parts[0]}"
+    return f"{name}{NAME_SEPARATOR}{VALUE_SEPARATOR.join(parts)}"
+
+
+def split_line(line: str) -> tuple[str, list[tuple[str, str]]] | None:
+    """A rendered line's name and its (label, value) pairs, an unlabelled value with label ""; None for
+    a line that is not "name — values" (prose, or a single "name : value")."""
+    name, sep, rest = line.partition(NAME_SEPARATOR)
+    if not sep:
+        return None
+    values = []
+    for part in rest.split(VALUE_SEPARATOR):
+        label, labelled, value = part.partition(LABEL_SEPARATOR)
+        values.append((label.strip(), value.strip()) if labelled else ("", label.strip()))
+    return name.strip(), values
 
 
 @dataclass(frozen=True)
@@ -99,7 +123,7 @@ def _plain(cell: str) -> str:
 def _labelled(label: str, value: str) -> str:
     if not label or value.lower().startswith(label.lower()):
         return value
-    return f"{label} : {value}"
+    return f"{label}{LABEL_SEPARATOR}{value}"
 
 
 def _numeric(cell: str) -> bool:

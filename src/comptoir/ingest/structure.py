@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from comptoir.ingest.records import Block, Passage, Record, table_records
+from comptoir.text import CURRENCY
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
@@ -43,8 +44,7 @@ _INTERNAL = re.compile(
     re.IGNORECASE,
 )
 #: a line that ends with a price: "Burger végé (galette de pois chiches) 15,35 $"
-_CURRENCY = r"(?:€|\$|£|F|FC|FCFA|F\s?CFA|CFA|XAF|XOF|EUR|USD|CAD|CDF|CHF|GBP|MAD|DH|DA|TND)"
-_AMOUNT = rf"[+~]?(?:[$€£]\s?\d[\d\s.,]*\d|[$€£]\s?\d|\d(?:[\d\s.,]*\d)?\s?{_CURRENCY})"
+_AMOUNT = rf"[+~]?(?:[$€£]\s?\d[\d\s.,]*\d|[$€£]\s?\d|\d(?:[\d\s.,]*\d)?\s?{CURRENCY})"
 #: the amount a line ends with (searched in its last characters only: amounts are short)
 _PRICE_TAIL = re.compile(rf"[\s:,–—-]+(?P<value>{_AMOUNT}\.?(?:\s*\([^)]{{0,80}}\))?)$")
 _TAIL_CHARS = 120
@@ -298,7 +298,7 @@ def _heads_columns(line: str, following: str) -> bool:
 
 _ITEM_SEPARATOR = re.compile(r"\s{1,3}[•|·/—–]\s{1,3}|\s?;\s{1,3}")
 _ANY_AMOUNT = re.compile(_AMOUNT)
-_CURRENCY_MARK = re.compile(rf"[$€£]|(?<![^\W\d_]){_CURRENCY}(?![^\W\d_])")
+_CURRENCY_MARK = re.compile(rf"[$€£]|(?<![^\W\d_]){CURRENCY}(?![^\W\d_])")
 _TRAILING_MEASURE = re.compile(r"\s{1,3}\d[\d.,]{0,12}\s?[^\W\d_]{1,3}\.?$")
 
 
