@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench eval-dev clean
+.PHONY: run test lint bench eval-dev clean fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,8 @@ clean:
 # answer quality on the shared business development set: a fresh server, no LLM, the set's own runner
 eval-dev: .stamps/install
 	$(BIN)/python benchmarks/eval_dev.py
+
+# Schemathesis against the real app, deeper than `make test` (50 examples per operation, the same each run):
+# 1,000 random ones per operation and mode, with each operation's answers by status
+fuzz: .stamps/dev
+	COMPTOIR_FUZZ_EXAMPLES=1000 COMPTOIR_FUZZ_RANDOM=1 $(BIN)/pytest tests/integration/test_fuzz.py -p no:cacheprovider -rA -s

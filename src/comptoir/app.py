@@ -11,6 +11,8 @@ import os
 import secrets
 from pathlib import Path
 
+from comptoir.access.audit import AuditLog
+from comptoir.access.limits import Limiter, Limits
 from comptoir.chat.cache import SemanticCache
 from comptoir.chat.memory import ConversationStore
 from comptoir.chat.pipeline import ChatPipeline
@@ -18,7 +20,7 @@ from comptoir.chat.prompts import PromptStore
 from comptoir.chat.providers import build_chain
 from comptoir.companies import CompanyService
 from comptoir.config import Settings
-from comptoir.db.bootstrap import DatabaseTarget, prepare
+from comptoir.db.bootstrap import DatabaseTarget, prepare, release
 from comptoir.db.database import Database
 from comptoir.embedding import Embedder, build_embedder
 from comptoir.embedding.cached import CachedQueryEmbedder
@@ -33,13 +35,19 @@ from comptoir.retrieval.search import Searcher
 logger = logging.getLogger(__name__)
 
 
+def admin_key_path(settings: Settings) -> Path | None:
+    """Where the admin key is kept (0600, written once, never printed); None when it comes from
+    COMPTOIR_ADMIN_KEY."""
+    return None if settings.admin_key else settings.home / "admin-key"
+
+
 def resolve_admin_key(settings: Settings) -> str:
     """The admin key from the environment; in embedded mode a generated one kept in the data directory."""
-    if settings.admin_key:
-        return settings.admin_key
+    path = admin_key_path(settings)
+    if path is None:
+        return str(settings.admin_key)
     if not settings.embedded:
         raise ConfigurationError("COMPTOIR_ADMIN_KEY must be set when COMPTOIR_DATABASE_URL is used")
-    path = settings.home / "admin-key"
     if path.exists():
         return path.read_text().strip()
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -66,6 +74,9 @@ class Comptoir:
         self.admin_key = admin_key
         self.target = target
         self.companies = CompanyService(db)
+        self.keys = self.companies.keys
+        self.limiter = Limiter(db, Limits.defaults(settings))
+        self.audit = AuditLog(db)
         self.models = ModelRegistry(db, embedder)
         self.fact_store = FactStore(db)
         self.fact_index = FactIndex(self.fact_store)
@@ -115,12 +126,17 @@ class Comptoir:
             chain=self.providers,
             cache=self.answer_cache,
             facts=self.fact_index,
+            usage=self.limiter,
         )
 
     @classmethod
-    def open(cls, settings: Settings, *, embedder: Embedder | None = None) -> Comptoir:
-        """Start (or reach) the database, migrate, connect as the app role and load the model."""
-        target = prepare(settings)
+    def open(
+        cls, settings: Settings, *, embedder: Embedder | None = None, target: DatabaseTarget | None = None
+    ) -> Comptoir:
+        """Start (or reach) the database, migrate, connect as the app role and load the model.
+        ``target``: a database already prepared (``serve`` prepares it as root, then drops privileges);
+        from here on this object is responsible for stopping it."""
+        target = target or prepare(settings)
         db = Database(target.app_url, min_size=settings.pool_min_size, max_size=settings.pool_max_size)
         try:
             db.open()
@@ -133,16 +149,15 @@ class Comptoir:
             )
         except BaseException:
             db.close()
-            if target.started_embedded and target.embedded:
-                target.embedded.stop()
+            release(target)
             raise
 
     def close(self) -> None:
         if self.providers:
             self.providers.close()
         self.db.close()
-        if self.target and self.target.started_embedded and self.target.embedded:
-            self.target.embedded.stop()
+        if self.target:
+            release(self.target)
 
     @property
     def home(self) -> Path:

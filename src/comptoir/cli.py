@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,6 +21,9 @@ from comptoir.config import Settings
 from comptoir.errors import ComptoirError, InvalidInput
 from comptoir.facts.extract import KINDS
 from comptoir.logs import configure_logging
+
+if TYPE_CHECKING:
+    from comptoir.db.bootstrap import DatabaseTarget
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +35,9 @@ def _settings(ctx: click.Context, **overrides: Any) -> Settings:
 
 
 @contextmanager
-def _comptoir(settings: Settings, *, with_model: bool = True) -> Iterator[Any]:
+def _comptoir(
+    settings: Settings, *, with_model: bool = True, target: DatabaseTarget | None = None
+) -> Iterator[Any]:
     from comptoir.app import Comptoir
 
     embedder = None
@@ -40,7 +45,7 @@ def _comptoir(settings: Settings, *, with_model: bool = True) -> Iterator[Any]:
         from comptoir.embedding.fake import FakeEmbedder
 
         embedder = FakeEmbedder()  # company commands never embed; spare them the model load
-    app = Comptoir.open(settings, embedder=embedder)
+    app = Comptoir.open(settings, embedder=embedder, target=target)
     try:
         yield app
     finally:
@@ -77,14 +82,28 @@ def main(ctx: click.Context, home: Path | None, database_url: str | None, log_le
 @click.option("--demo/--no-demo", envvar="COMPTOIR_DEMO", default=False, help="load the demo companies")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool) -> None:
-    """Serve the HTTP API; stops the embedded database it started on SIGTERM/SIGINT."""
-    import uvicorn
-
+    """Serve the HTTP API. Started as root, it starts the database, then becomes the service user
+    (COMPTOIR_SERVICE_USER) before it loads the model. On SIGTERM/SIGINT it lets requests in flight
+    finish within COMPTOIR_SHUTDOWN_TIMEOUT_S and stops the embedded database it started."""
+    from comptoir.api import serving
     from comptoir.api.app import create_app
+    from comptoir.app import admin_key_path
+    from comptoir.db.bootstrap import prepare, release
 
     settings = _settings(ctx, host=host, port=port)
-    with _comptoir(settings) as app:
-        click.echo(f"Admin key: {app.admin_key}")
+    # uvicorn re-raises the signal it caught once it has shut down; make SIGTERM unwind through the
+    # `with` below (like SIGINT's KeyboardInterrupt does) so the embedded database is stopped. Set
+    # before the database starts: a SIGTERM during start-up unwinds the same way.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    target = prepare(settings)
+    try:
+        _drop_privileges(settings)
+    except BaseException:
+        release(target)
+        raise
+    with _comptoir(settings, target=target) as app:
+        key_file = admin_key_path(settings)
+        click.echo(f"Admin key file: {key_file}" if key_file else "Admin key: from COMPTOIR_ADMIN_KEY")
         if demo:
             from comptoir.demo_loader import load_demo
 
@@ -100,13 +119,25 @@ def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool) ->
                     f"-H 'Content-Type: application/json' -d '{body}'"
                 )
         click.echo(f"Serving on http://{settings.host}:{settings.port} (OpenAPI page at /docs)")
-        config = uvicorn.Config(
-            create_app(app), host=settings.host, port=settings.port, log_config=None, access_log=False
+        serving.run(
+            create_app(app),
+            host=settings.host,
+            port=settings.port,
+            shutdown_timeout_s=settings.shutdown_timeout_s,
+            on_abandon=lambda: release(target),
         )
-        # uvicorn re-raises the signal it caught once it has shut down; make SIGTERM unwind through
-        # the `with` above (like SIGINT's KeyboardInterrupt does) so the embedded database is stopped.
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
-        uvicorn.Server(config).run()
+
+
+def _drop_privileges(settings: Settings) -> None:
+    """As root, become the service user: it owns the data directory (but the database's own files) and
+    the model cache from now on."""
+    if not settings.drop_privileges:
+        return
+    from comptoir.privileges import drop_privileges
+
+    home = settings.home.expanduser().resolve()
+    writable = [settings.model_cache.expanduser().resolve()] if settings.model_cache else []
+    drop_privileges(settings.service_user, home=home, writable=writable, skip=[home / "pgdata"])
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -126,7 +157,9 @@ def company() -> None:
 def company_create(ctx: click.Context, company_id: str, name: str, language: str) -> None:
     """Create a company and print its API key (shown once)."""
     with _comptoir(_settings(ctx), with_model=False) as app:
-        created, key = app.companies.create(company_id=company_id, name=name, language=language)
+        created, key = app.companies.create(
+            company_id=company_id, name=name, language=language, audit=app.audit
+        )
     click.echo(
         json.dumps({"id": created.id, "name": created.name, "language": created.language, "api_key": key})
     )
@@ -146,7 +179,7 @@ def company_list(ctx: click.Context) -> None:
 @click.pass_context
 def company_delete(ctx: click.Context, company_id: str) -> None:
     with _comptoir(_settings(ctx), with_model=False) as app:
-        app.companies.delete(company_id=company_id)
+        app.companies.delete(company_id=company_id, audit=app.audit)
     click.echo(f"deleted {company_id}")
 
 
@@ -172,8 +205,12 @@ def company_dense_weight(ctx: click.Context, company_id: str, weight: str) -> No
 @click.pass_context
 def company_rotate_key(ctx: click.Context, company_id: str) -> None:
     """Revoke the company's keys and print a new one."""
+    from comptoir.access.audit import CLI
+
     with _comptoir(_settings(ctx), with_model=False) as app:
-        click.echo(app.companies.rotate_key(company_id=company_id))
+        key, secret = app.keys.rotate(company_id=company_id)
+        app.audit.record(company_id=company_id, actor=CLI, action="key.rotate", target=str(key.id))
+        click.echo(secret)
 
 
 def _files(paths: tuple[Path, ...]) -> list[Path]:
@@ -417,17 +454,19 @@ def _embedded(ctx: click.Context) -> Any:
     settings = _settings(ctx)
     if not settings.embedded:
         raise click.ClickException("COMPTOIR_DATABASE_URL is set: there is no embedded database to manage")
-    return EmbeddedPostgres(settings.home)
+    return EmbeddedPostgres(settings.home, user=settings.service_user)
 
 
 @db.command("start")
 @click.pass_context
 def db_start(ctx: click.Context) -> None:
-    """Start the embedded database and leave it running (and migrated)."""
+    """Start the embedded database and leave it running (and migrated) for every process: no
+    `comptoir serve` stops it on exit, only `comptoir db stop` does."""
     from comptoir.db.bootstrap import prepare
 
-    target = prepare(_settings(ctx))
-    click.echo("started" if target.started_embedded else "already running")
+    started = _embedded(ctx).start(shared=True)
+    prepare(_settings(ctx))  # reaches the running server: migrations and the app role
+    click.echo("started" if started else "already running")
 
 
 @db.command("stop")
@@ -452,6 +491,9 @@ def db_url(ctx: click.Context) -> None:
 
     click.echo(_embedded(ctx).url(EMBEDDED_DATABASE))
 
+
+# the access commands live in their own module and register themselves on `main`
+from comptoir import cli_access  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

@@ -1,35 +1,28 @@
-"""Companies (tenants) and their API keys.
-
-A company key reads ``cpt_<company id>.<secret>``: the id lets the server set the tenant before looking
-the key up, so authentication itself runs under row-level security. Only a SHA-256 of the key is stored
-(keys are 192-bit random, so a slow hash adds nothing).
-"""
+"""Companies (tenants). Their keys are ``comptoir.access.keys``; a company is created with one admin key."""
 
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import psycopg
 
+from comptoir.access.audit import CLI, Actor, AuditLog
+from comptoir.access.keys import COMPANY_ID, KeyService, company_of_key, new_secret
 from comptoir.db.database import Connection, Database
 from comptoir.errors import Conflict, InvalidInput, NotFound
 
 Language = Literal["fr", "en", "simple"]
-COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
-KEY_PREFIX = "cpt_"
+__all__ = ["COMPANY_ID", "Company", "CompanyService", "company_of_key", "new_key", "validate_company_id"]
+new_key = new_secret
 
 _SELECT = """
     SELECT tenant_id AS id, name, language, knowledge_version, prompt_version, cache_epoch, cache_threshold,
-           dense_weight, created_at
+           dense_weight, incarnation, limits, created_at
     FROM companies
     WHERE tenant_id = %s"""
-_INSERT_KEY = "INSERT INTO api_keys (tenant_id, key_hash) VALUES (%s, %s)"
-_CHECK_KEY = "SELECT 1 FROM api_keys WHERE tenant_id = %s AND key_hash = %s AND revoked_at IS NULL"
 
 
 @dataclass(frozen=True)
@@ -42,6 +35,10 @@ class Company:
     cache_epoch: int
     cache_threshold: float | None
     dense_weight: float | None
+    #: drawn anew at each creation: what per-process caches key on, beside the id
+    incarnation: uuid.UUID
+    #: the operator's overrides of the default limits
+    limits: dict[str, Any]
     created_at: datetime
 
 
@@ -54,31 +51,22 @@ def validate_company_id(company_id: str) -> str:
     return company_id
 
 
-def _hash_key(key: str) -> bytes:
-    return hashlib.sha256(key.encode()).digest()
-
-
-def new_key(company_id: str) -> str:
-    return f"{KEY_PREFIX}{company_id}.{secrets.token_urlsafe(24)}"
-
-
-def company_of_key(key: str) -> str | None:
-    """The company a key claims to belong to, or None when it is not shaped like a company key."""
-    if not key.startswith(KEY_PREFIX):
-        return None
-    company_id, dot, secret = key[len(KEY_PREFIX) :].partition(".")
-    if not dot or not secret or not COMPANY_ID.match(company_id):
-        return None
-    return company_id
-
-
 class CompanyService:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.keys = KeyService(db)
 
-    def create(self, *, company_id: str, name: str, language: Language) -> tuple[Company, str]:
+    def create(
+        self,
+        *,
+        company_id: str,
+        name: str,
+        language: Language,
+        actor: Actor = CLI,
+        audit: AuditLog | None = None,
+    ) -> tuple[Company, str]:
+        """The company and its first admin key's secret; recorded in ``audit`` in the same transaction."""
         validate_company_id(company_id)
-        key = new_key(company_id)
         try:
             with self.db.tenant(company_id) as conn:
                 conn.execute("INSERT INTO tenants (tenant_id) VALUES (%s)", (company_id,))
@@ -86,7 +74,16 @@ class CompanyService:
                     "INSERT INTO companies (tenant_id, name, language) VALUES (%s, %s, %s)",
                     (company_id, name, language),
                 )
-                conn.execute(_INSERT_KEY, (company_id, _hash_key(key)))
+                _, key = self.keys.create(company_id=company_id, scope="admin", name="initial", conn=conn)
+                if audit is not None:
+                    details = {"name": name, "language": language}
+                    audit.record(
+                        company_id=company_id,
+                        actor=actor,
+                        action="company.create",
+                        details=details,
+                        conn=conn,
+                    )
         except psycopg.errors.UniqueViolation as exc:
             raise Conflict(f"company {company_id!r} already exists") from exc
         return self.get(company_id=company_id), key
@@ -110,26 +107,22 @@ class CompanyService:
                 continue  # deleted between the two reads
         return companies
 
-    def delete(self, *, company_id: str) -> None:
-        """Purge the company and everything it owns, in one transaction."""
+    def delete(self, *, company_id: str, actor: Actor = CLI, audit: AuditLog | None = None) -> None:
+        """Purge the company and everything it owns, in one transaction, recording who did it in the
+        same transaction (the entry outlives the company)."""
         with self.db.tenant(company_id) as conn:
+            if audit is not None:
+                audit.record(
+                    company_id=company_id, actor=actor, action="company.delete", target=company_id, conn=conn
+                )
             conn.execute("DELETE FROM companies WHERE tenant_id = %s", (company_id,))
             deleted = conn.execute("DELETE FROM tenants WHERE tenant_id = %s", (company_id,)).rowcount
         if not deleted:
             raise NotFound(f"company {company_id!r} not found")
 
     def rotate_key(self, *, company_id: str) -> str:
-        """Revoke every key of the company and issue a new one."""
-        key = new_key(company_id)
-        with self.db.tenant(company_id) as conn:
-            if conn.execute("SELECT 1 FROM companies WHERE tenant_id = %s", (company_id,)).fetchone() is None:
-                raise NotFound(f"company {company_id!r} not found")
-            conn.execute(
-                "UPDATE api_keys SET revoked_at = now() WHERE tenant_id = %s AND revoked_at IS NULL",
-                (company_id,),
-            )
-            conn.execute(_INSERT_KEY, (company_id, _hash_key(key)))
-        return key
+        """Revoke every key of the company and issue a new admin key; its secret."""
+        return self.keys.rotate(company_id=company_id)[1]
 
     def set_dense_weight(self, *, company_id: str, weight: float | None) -> Company:
         """Set the dense leg's share of the company's hybrid search (None: both legs alike). Answers
@@ -152,5 +145,5 @@ class CompanyService:
         if company_id is None:
             return None
         with self.db.tenant(company_id) as conn:
-            found = conn.execute(_CHECK_KEY, (company_id, _hash_key(key))).fetchone()
+            found = self.keys.find(conn, key)
         return company_id if found else None

@@ -75,6 +75,53 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(default=250, ge=32, le=2048)
     chunk_overlap_tokens: int = Field(default=30, ge=0, le=512)
 
+    # -- input limits: parsing and validation of what callers send --
+    max_json_depth: int = Field(default=64, ge=2, le=512, description="nesting of any JSON body or file")
+    max_items_per_document: int = Field(default=20_000, ge=1, description="records and passages read")
+    max_fields_per_record: int = Field(default=500, ge=1, description="CSV columns, JSON object fields")
+    max_field_chars: int = Field(default=100_000, ge=1, description="one CSV field")
+    max_chunks_per_document: int = Field(default=5_000, ge=1)
+    max_chunks_per_request: int = Field(default=20_000, ge=1)
+    max_metadata_depth: int = Field(default=8, ge=1, le=64)
+    max_metadata_bytes: int = Field(default=16_384, ge=64, description="a document's metadata as JSON")
+    parse_workers: int = Field(default=2, ge=1, le=64, description="processes that parse uploads")
+    parse_seconds: float = Field(default=30.0, gt=0, le=600, description="parsing budget per document")
+    parse_request_seconds: float = Field(default=60.0, gt=0, le=3600, description="per request")
+    parse_memory_bytes: int = Field(default=1024**3, ge=64 * 1024**2, description="per parsing process")
+
+    # -- the embedded database and the process's life (privileges, shutdown) --
+    service_user: str = Field(
+        default="comptoir",  # comptoir.privileges.DEFAULT_SERVICE_USER
+        pattern=r"^[a-z_][a-z0-9_-]{0,31}$",
+        description="system user (created if missing) that runs the embedded PostgreSQL and, started as "
+        "root, `comptoir serve`; the only OS user besides root that can reach the embedded database",
+    )
+    drop_privileges: bool = Field(
+        default=True,
+        description="started as root, `comptoir serve` becomes service_user once the database is up, "
+        "before it loads the model or accepts a request (embedded or external database alike)",
+    )
+    shutdown_timeout_s: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="after SIGTERM, time left to requests in flight; then they are abandoned (their "
+        "transactions roll back), the embedded database is stopped and the process exits",
+    )
+    health_interval_s: float = Field(
+        default=1.0, gt=0, le=60, description="how often /healthz's view of the database is refreshed"
+    )
+
+    # -- keys, request rates and quotas --
+    chat_key_rate_per_minute: int = Field(default=60, ge=1, description="requests per chat key")
+    admin_key_rate_per_minute: int = Field(default=3000, ge=1, description="requests per admin key")
+    company_rate_per_minute: int = Field(default=6000, ge=1, description="requests per company, all keys")
+    messages_per_day: int = Field(default=10_000, ge=0, description="chat messages per company per UTC day")
+    messages_per_month: int = Field(default=200_000, ge=0, description="chat messages per company per month")
+    llm_tokens_per_month: int = Field(
+        default=5_000_000, ge=0, description="provider tokens per company per month; then extractive answers"
+    )
+
     @field_validator("admin_key")
     @classmethod
     def _admin_key_strong_enough(cls, value: str | None) -> str | None:

@@ -9,6 +9,7 @@ ComptoirError
 ├── Forbidden                  403: a valid key that may not do this
 ├── NotFound                   404: also what a key gets for another company's data
 ├── Conflict                   409
+├── TooManyRequests            429: a rate, quota or budget is spent; says which and when to retry
 └── ServiceError               5xx: our side
     ├── DatabaseError          503
     └── ConfigurationError     500: a setting makes start-up impossible
@@ -64,6 +65,16 @@ class NotFound(ComptoirError):
 class Conflict(ComptoirError):
     status_code = 409
     code = "conflict"
+
+
+class TooManyRequests(ComptoirError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, limit: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.retry_after_s = retry_after_s
 
 
 class ServiceError(ComptoirError):

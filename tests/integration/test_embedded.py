@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -65,3 +67,26 @@ def test_db_commands_refuse_an_external_database(tmp_path: Path) -> None:
         env={"COMPTOIR_HOME": str(tmp_path), "COMPTOIR_DATABASE_URL": "postgresql://x@h/db"},
     )
     assert result.exit_code == 1 and "no embedded database" in result.output
+
+
+def test_a_server_whose_owner_died_is_taken_over_and_a_shared_one_is_not(tmp_path: Path) -> None:
+    server = EmbeddedPostgres(tmp_path)
+    try:
+        assert server.start() is True
+        owner = json.loads(server.owner_file.read_text())
+        assert owner["pid"] == os.getpid()
+        # the recorded owner is a process that has exited
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        server.owner_file.write_text(json.dumps({"pid": gone.pid, "start": None}))
+        assert server.start() is True  # taken over: this process now stops it
+        assert json.loads(server.owner_file.read_text())["pid"] == os.getpid()
+        # a live owner that is not this process keeps it
+        server.owner_file.write_text(json.dumps({"pid": os.getppid(), "start": None}))
+        assert server.start() is False
+        # started by `comptoir db start`: nobody's to stop but `db stop`'s
+        server.owner_file.write_text(json.dumps({"shared": True}))
+        assert server.start() is False
+    finally:
+        server.stop()
+    assert not server.owner_file.exists()

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 
 from comptoir import __version__
 from comptoir.api import (
+    routes_audit,
     routes_cache,
     routes_chat,
     routes_companies,
     routes_conversations,
     routes_documents,
     routes_facts,
+    routes_health,
+    routes_keys,
+    routes_limits,
 )
-from comptoir.api.deps import ComptoirDep
-from comptoir.api.errors import error_response, install_error_handlers
-from comptoir.api.limits import BodySizeLimit
+from comptoir.api.cors import PerKeyCors
+from comptoir.api.deps import CORS_STATE
+from comptoir.api.errors import install_error_handlers
+from comptoir.api.limits import BodySizeLimit, JsonBodyCheck
+from comptoir.api.openapi import install_openapi
 from comptoir.api.schemas import ErrorOut
 from comptoir.app import Comptoir
 
-ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422)
+ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422, 429)
 
 
 def create_app(comptoir: Comptoir) -> FastAPI:
@@ -33,24 +38,20 @@ def create_app(comptoir: Comptoir) -> FastAPI:
     )
     app.state.comptoir = comptoir
     install_error_handlers(app)
+    install_openapi(app, {("SearchIn", "k"): comptoir.settings.max_k})
+    app.add_middleware(JsonBodyCheck, max_depth=comptoir.settings.max_json_depth)  # inside the size limit
     app.add_middleware(BodySizeLimit, max_bytes=comptoir.settings.max_request_bytes)
+    app.add_middleware(PerKeyCors, state_key=CORS_STATE)  # outermost: preflights cost nothing else
     app.include_router(routes_companies.router)
     app.include_router(routes_documents.router)
     app.include_router(routes_chat.router)
     app.include_router(routes_conversations.router)
     app.include_router(routes_cache.router)
     app.include_router(routes_facts.router)
+    app.include_router(routes_keys.router)
+    app.include_router(routes_limits.router)
+    app.include_router(routes_audit.router)
 
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        """The process is alive."""
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["health"], response_model=None)
-    def readyz(comptoir: ComptoirDep) -> JSONResponse | dict[str, str]:
-        """The database answers and the embedding model is loaded."""
-        if not comptoir.db.ping():
-            return error_response(503, "database_unavailable", "the database does not answer")
-        return {"status": "ready", "embedder": comptoir.embedder.name}
+    app.include_router(routes_health.router)  # its lifespan keeps /healthz's view of the database fresh
 
     return app

@@ -3,24 +3,38 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
-from comptoir.errors import ComptoirError
+from comptoir.errors import ComptoirError, TooManyRequests
 
 logger = logging.getLogger(__name__)
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
-def error_response(status: int, code: str, message: str, details: list[Any] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"code": code, "message": message}
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[Any] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message, **extra}
     if details:
         body["details"] = details
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse({"error": body}, status_code=status, headers=headers or None)
 
 
 def _describe(errors: list[Any]) -> tuple[str, list[Any]]:
@@ -36,11 +50,33 @@ def _describe(errors: list[Any]) -> tuple[str, list[Any]]:
     return f"{first['field']}: {first['message']}", details
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method the request's path allows, for a 405's ``Allow`` (RFC 9110): Starlette names only
+    those of one route, while FastAPI makes one route per method (and nests included routers)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ComptoirError)
     async def _domain(_: Request, exc: ComptoirError) -> JSONResponse:
         if exc.status_code >= 500:
             logger.error("request failed", extra={"code": exc.code, "error": exc.message})
+        if isinstance(exc, TooManyRequests):
+            retry_after = max(1, math.ceil(exc.retry_after_s))
+            return error_response(
+                429,
+                exc.code,
+                exc.message,
+                headers={"Retry-After": str(retry_after)},
+                limit=exc.limit,
+                retry_after_s=retry_after,
+            )
         return error_response(exc.status_code, exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
@@ -49,9 +85,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, "invalid_input", message, details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
-        return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+        return error_response(
+            exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail), headers=headers
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from comptoir.api.deps import AdminDep, ComptoirDep, TenantDep
+from comptoir.api.deps import AdminDep, CallerDep, ComptoirDep, TenantDep
 from comptoir.api.schemas import CacheOut, CacheSettingsIn
 from comptoir.app import Comptoir
 from comptoir.caching import LRUCache
@@ -29,17 +29,23 @@ def get_cache(tenant: TenantDep, comptoir: ComptoirDep) -> dict[str, Any]:
 
 
 @router.put("/v1/companies/{company_id}/cache", response_model=CacheOut)
-def put_cache_settings(body: CacheSettingsIn, tenant: TenantDep, comptoir: ComptoirDep) -> dict[str, Any]:
+def put_cache_settings(
+    body: CacheSettingsIn, tenant: TenantDep, caller: CallerDep, comptoir: ComptoirDep
+) -> dict[str, Any]:
     """Set the company's similarity threshold (null restores the default)."""
     cache = _cache(comptoir)
     cache.set_threshold(tenant_id=tenant, threshold=body.threshold)
+    comptoir.audit.record(
+        company_id=tenant, actor=caller.actor, action="cache.settings", details={"threshold": body.threshold}
+    )
     return cache.stats(tenant_id=tenant)
 
 
 @router.delete("/v1/companies/{company_id}/cache", status_code=status.HTTP_204_NO_CONTENT)
-def purge_cache(tenant: TenantDep, comptoir: ComptoirDep) -> Response:
+def purge_cache(tenant: TenantDep, caller: CallerDep, comptoir: ComptoirDep) -> Response:
     """Purge the company's cached answers, in this process and every other one."""
     _cache(comptoir).purge(tenant_id=tenant)
+    comptoir.audit.record(company_id=tenant, actor=caller.actor, action="cache.purge")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from comptoir.api.deps import CallerDep, ComptoirDep, resolve_tenant
+from comptoir.api.deps import CallerDep, ChatCallerDep, ComptoirDep, admit_chat
 from comptoir.api.schemas import ChatIn, ChatOut, OpenAIChatIn, SourceOut
 from comptoir.chat.pipeline import ChatAnswer, ChatEvent
 from comptoir.errors import ComptoirError, InvalidInput
@@ -20,8 +20,84 @@ from comptoir.errors import ComptoirError, InvalidInput
 router = APIRouter(tags=["chat"])
 
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+#: with stream=true; the schema is one event's, its `data` JSON described by `contentSchema`
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "description": "with stream=true"}
+    200: {
+        "description": "the answer; with `stream: true`, Server-Sent Events",
+        "content": {
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "required": ["event", "data"],
+                    "oneOf": [
+                        {  # /v1/chat: `delta` events, `reset`, then `done`, or `error`
+                            "properties": {
+                                "event": {"const": "delta"},
+                                "data": {
+                                    "contentMediaType": "application/json",
+                                    "contentSchema": {
+                                        "type": "object",
+                                        "required": ["text"],
+                                        "properties": {"text": {"type": "string"}},
+                                    },
+                                },
+                            }
+                        },
+                        {
+                            "properties": {
+                                "event": {"const": "reset"},
+                                "data": {
+                                    "contentMediaType": "application/json",
+                                    "contentSchema": {"const": {}},
+                                },
+                            }
+                        },
+                        {
+                            "properties": {
+                                "event": {"const": "done"},
+                                "data": {
+                                    "contentMediaType": "application/json",
+                                    "contentSchema": {"$ref": "#/components/schemas/ChatOut"},
+                                },
+                            }
+                        },
+                        {
+                            "properties": {
+                                "event": {"const": "error"},
+                                "data": {
+                                    "contentMediaType": "application/json",
+                                    "contentSchema": {"$ref": "#/components/schemas/ErrorBody"},
+                                },
+                            }
+                        },
+                        {  # /v1/chat/completions: unnamed events, OpenAI's chunks, then `[DONE]`
+                            "properties": {
+                                "event": {"const": "message"},
+                                "data": {
+                                    "anyOf": [
+                                        {"const": "[DONE]"},
+                                        {
+                                            "pattern": "^\\{",
+                                            "contentMediaType": "application/json",
+                                            "contentSchema": {  # a chunk, or {"error": ...}
+                                                "type": "object",
+                                                "properties": {
+                                                    "object": {"const": "chat.completion.chunk"},
+                                                    "comptoir": {"$ref": "#/components/schemas/ChatOut"},
+                                                    "error": {"$ref": "#/components/schemas/ErrorBody"},
+                                                },
+                                            },
+                                        },
+                                    ]
+                                },
+                            }
+                        },
+                    ],
+                    "properties": {"event": {"type": "string"}, "data": {"type": "string"}},
+                }
+            }
+        },
+    }
 }
 
 
@@ -37,6 +113,7 @@ def _final(answer: ChatAnswer) -> ChatOut:
         provider=answer.provider,
         timings_ms=answer.timings_ms,
         handoff=answer.handoff,
+        budget_exhausted=answer.budget_exhausted,
     )
 
 
@@ -58,15 +135,21 @@ def _chat_events(events: Iterator[ChatEvent]) -> Iterator[str]:
 
 
 @router.post("/v1/chat", response_model=ChatOut, responses=_STREAM_DOC)
-def chat(body: ChatIn, caller: CallerDep, comptoir: ComptoirDep) -> Any:
+def chat(body: ChatIn, caller: ChatCallerDep, comptoir: ComptoirDep) -> Any:
     """Ask the company's assistant. With `"stream": true`, Server-Sent Events: `delta` events with text,
     `reset` if a provider broke mid-answer (drop the text so far), then `done` with the whole answer,
     sources, provider and timings."""
-    tenant = resolve_tenant(body.company_id, caller, comptoir)
+    tenant, allow_llm = admit_chat(body.company_id, caller, comptoir)
     if body.stream:
-        events = comptoir.chat.stream(tenant_id=tenant, user_id=body.user_id, message=body.message)
+        events = comptoir.chat.stream(
+            tenant_id=tenant, user_id=body.user_id, message=body.message, allow_llm=allow_llm
+        )
         return StreamingResponse(_chat_events(events), media_type="text/event-stream", headers=_SSE_HEADERS)
-    return _final(comptoir.chat.answer(tenant_id=tenant, user_id=body.user_id, message=body.message))
+    return _final(
+        comptoir.chat.answer(
+            tenant_id=tenant, user_id=body.user_id, message=body.message, allow_llm=allow_llm
+        )
+    )
 
 
 def _question(body: OpenAIChatIn) -> str:
@@ -111,21 +194,23 @@ def _openai_events(events: Iterator[ChatEvent], completion_id: str, model: str) 
 
 
 @router.post("/v1/chat/completions", responses=_STREAM_DOC)
-def chat_completions(body: OpenAIChatIn, caller: CallerDep, comptoir: ComptoirDep) -> Any:
+def chat_completions(body: OpenAIChatIn, caller: ChatCallerDep, comptoir: ComptoirDep) -> Any:
     """OpenAI-compatible chat completions: `model` is the company id, `user` the user id, and the last
     user message the question (the conversation itself is remembered by Comptoir per user)."""
-    tenant = resolve_tenant(body.model, caller, comptoir)
     question = _question(body)
+    tenant, allow_llm = admit_chat(body.model, caller, comptoir)
     user_id = body.user or "anonymous"
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if body.stream:
-        events = comptoir.chat.stream(tenant_id=tenant, user_id=user_id, message=question)
+        events = comptoir.chat.stream(
+            tenant_id=tenant, user_id=user_id, message=question, allow_llm=allow_llm
+        )
         return StreamingResponse(
             _openai_events(events, completion_id, tenant),
             media_type="text/event-stream",
             headers=_SSE_HEADERS,
         )
-    answer = comptoir.chat.answer(tenant_id=tenant, user_id=user_id, message=question)
+    answer = comptoir.chat.answer(tenant_id=tenant, user_id=user_id, message=question, allow_llm=allow_llm)
     return {
         "id": completion_id,
         "object": "chat.completion",

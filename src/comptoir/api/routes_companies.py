@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from comptoir.api.deps import AdminDep, ComptoirDep, TenantDep
+from comptoir.api.deps import AdminDep, CallerDep, ComptoirDep, TenantDep
 from comptoir.api.schemas import (
-    ApiKeyOut,
     CompanyCreate,
     CompanyCreated,
     CompanyList,
@@ -30,8 +29,11 @@ def _out(company: Company) -> CompanyOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CompanyCreated)
-def create_company(body: CompanyCreate, _: AdminDep, comptoir: ComptoirDep) -> CompanyCreated:
-    company, key = comptoir.companies.create(company_id=body.id, name=body.name, language=body.language)
+def create_company(body: CompanyCreate, caller: AdminDep, comptoir: ComptoirDep) -> CompanyCreated:
+    """Create a company and its first admin key (operator only)."""
+    company, key = comptoir.companies.create(
+        company_id=body.id, name=body.name, language=body.language, actor=caller.actor, audit=comptoir.audit
+    )
     return CompanyCreated(id=company.id, name=company.name, language=company.language, api_key=key)
 
 
@@ -46,19 +48,23 @@ def get_company(tenant: TenantDep, comptoir: ComptoirDep) -> CompanyOut:
 
 
 @router.patch("/{company_id}", response_model=CompanyOut)
-def update_company(body: CompanySettingsIn, tenant: TenantDep, comptoir: ComptoirDep) -> CompanyOut:
+def update_company(
+    body: CompanySettingsIn, tenant: TenantDep, caller: CallerDep, comptoir: ComptoirDep
+) -> CompanyOut:
     """Change the company's settings: ``dense_weight``, how much its hybrid search leans on meaning
     (dense) rather than words (full text). Choose it with ``comptoir eval retrieval --dense-weight``."""
-    return _out(comptoir.companies.set_dense_weight(company_id=tenant, weight=body.dense_weight))
+    company = comptoir.companies.set_dense_weight(company_id=tenant, weight=body.dense_weight)
+    comptoir.audit.record(
+        company_id=tenant,
+        actor=caller.actor,
+        action="company.update",
+        details={"dense_weight": body.dense_weight},
+    )
+    return _out(company)
 
 
 @router.delete("/{company_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_company(_: AdminDep, tenant: TenantDep, comptoir: ComptoirDep) -> Response:
-    comptoir.companies.delete(company_id=tenant)
+def delete_company(caller: AdminDep, tenant: TenantDep, comptoir: ComptoirDep) -> Response:
+    """Delete the company and everything it owns (operator only); its audit entries remain."""
+    comptoir.companies.delete(company_id=tenant, actor=caller.actor, audit=comptoir.audit)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post("/{company_id}/keys/rotate", response_model=ApiKeyOut)
-def rotate_key(tenant: TenantDep, comptoir: ComptoirDep) -> ApiKeyOut:
-    """Revoke the company's keys and return a new one (admin, or the company with its current key)."""
-    return ApiKeyOut(id=tenant, api_key=comptoir.companies.rotate_key(company_id=tenant))

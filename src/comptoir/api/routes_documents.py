@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from comptoir.api.deps import ComptoirDep, TenantDep
+from comptoir.api.deps import CallerDep, ComptoirDep, TenantDep
 from comptoir.api.schemas import (
     DocumentList,
     DocumentOut,
@@ -21,23 +19,40 @@ from comptoir.api.schemas import (
     SearchHitOut,
     SearchIn,
     SearchOut,
+    read_documents,
 )
 from comptoir.app import Comptoir
-from comptoir.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from comptoir.ingest.loaders import ParsedDocument, decode_utf8, parse_file, parse_text
+from comptoir.db.database import Connection
+from comptoir.errors import InvalidInput, UnsupportedMediaType
+from comptoir.ingest.documents import IngestResult
+from comptoir.ingest.isolation import Budget, JsonDocuments, ParseRequest, UploadedFiles, shared_pool
+from comptoir.ingest.limits import InputLimits
+from comptoir.ingest.loaders import ParsedDocument
 
 router = APIRouter(prefix="/v1/companies/{company_id}", tags=["documents"])
+#: how far a listing may page: far beyond any company's documents, well within PostgreSQL's bigint
+MAX_OFFSET = 1_000_000
 
 _DOCUMENTS_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": DocumentsIn.model_json_schema()},
+            # its definitions become components (comptoir.api.openapi): refs point there
+            "application/json": {
+                "schema": DocumentsIn.model_json_schema(ref_template="#/components/schemas/{model}")
+            },
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
+                    "required": ["files"],
                     "properties": {
-                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                        "files": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "one part per file, named by its extension: .txt .md .csv "
+                            ".json .jsonl .html .pdf .docx .xlsx",
+                        }
                     },
                 }
             },
@@ -46,25 +61,19 @@ _DOCUMENTS_BODY: dict[str, Any] = {
 }
 
 
-def _from_json(raw: bytes, comptoir: Comptoir) -> list[ParsedDocument]:
-    text = decode_utf8(raw, name="request body")
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"the request body is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
-    try:
-        body = DocumentsIn.model_validate(payload)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise InvalidInput(f"{where}: {first['msg']}") from exc
-    return [
-        parse_text(d.title, d.text, source=d.source, metadata=d.metadata, format=d.format)
-        for d in body.documents
-    ]
+def _budget(comptoir: Comptoir) -> Budget:
+    settings = comptoir.settings
+    return Budget(InputLimits.from_settings(settings), comptoir.documents.chunker, settings.parse_seconds)
 
 
-async def _from_form(request: Request, comptoir: Comptoir) -> list[ParsedDocument]:
+async def _parse(comptoir: Comptoir, request: ParseRequest) -> list[ParsedDocument]:
+    """Parsing and chunking in a worker process, within the request's budgets (see ingest.isolation)."""
+    settings = comptoir.settings
+    pool = shared_pool(workers=settings.parse_workers, memory_bytes=settings.parse_memory_bytes)
+    return await pool.parse(request, timeout_s=settings.parse_request_seconds)
+
+
+async def _files_of(request: Request, comptoir: Comptoir) -> UploadedFiles:
     limit = comptoir.settings.max_documents_per_request
     form = await request.form(max_files=limit, max_part_size=comptoir.settings.max_request_bytes)
     try:
@@ -74,34 +83,44 @@ async def _from_form(request: Request, comptoir: Comptoir) -> list[ParsedDocumen
         files = [(upload.filename or "upload.txt", await upload.read()) for upload in uploads]
     finally:
         await form.close()
-    # parsing is CPU work: off the event loop, so one company's upload never stalls the others
-    return await run_in_threadpool(lambda: [parse_file(name, data) for name, data in files])
+    return UploadedFiles(files, _budget(comptoir))
 
 
 @router.post("/documents", response_model=DocumentsOut, openapi_extra=_DOCUMENTS_BODY)
-async def add_documents(request: Request, tenant: TenantDep, comptoir: ComptoirDep) -> DocumentsOut:
+async def add_documents(
+    request: Request, tenant: TenantDep, caller: CallerDep, comptoir: ComptoirDep
+) -> DocumentsOut:
     """Add or replace documents: `{"documents": [{"title", "text", "source"?, "metadata"?}]}` as JSON,
-    or files (.txt .md .csv .json .jsonl .html) as multipart form data. Every document is checked before
-    any is stored: one bad document stores nothing."""
+    or files (.txt .md .csv .json .jsonl .html .pdf .docx .xlsx) as multipart form data. Every document is
+    read and checked before any is stored, and all are stored in one transaction: one bad document stores
+    nothing. Reading runs in a separate process, with a time and a memory budget."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
-        documents = await _from_form(request, comptoir)
+        parse_request: ParseRequest = await _files_of(request, comptoir)
     elif content_type in ("application/json", ""):
-        raw = await request.body()
-        documents = await run_in_threadpool(_from_json, raw, comptoir)
+        parse_request = JsonDocuments(await request.body(), read_documents, _budget(comptoir))
     else:
         raise UnsupportedMediaType(
             f"unsupported content type {content_type!r}: send application/json or multipart/form-data"
         )
-    settings = comptoir.settings
-    if len(documents) > settings.max_documents_per_request:
-        raise PayloadTooLarge(f"at most {settings.max_documents_per_request} documents per request")
-    for doc in documents:
-        if len(doc.content) > settings.max_document_chars:
-            raise PayloadTooLarge(
-                f"document {doc.title!r} is longer than {settings.max_document_chars} characters"
+    documents = await _parse(comptoir, parse_request)
+
+    def audited(conn: Connection, changed: list[IngestResult]) -> None:
+        for result in changed:
+            action = "document.add" if result.status == "indexed" else "document.replace"
+            details = {"title": result.title, "chunks": result.chunks}
+            comptoir.audit.record(
+                company_id=tenant,
+                actor=caller.actor,
+                action=action,
+                target=str(result.id),
+                details=details,
+                conn=conn,
             )
-    results = await run_in_threadpool(comptoir.documents.ingest, tenant_id=tenant, documents=documents)
+
+    results = await run_in_threadpool(
+        comptoir.documents.ingest, tenant_id=tenant, documents=documents, on_written=audited
+    )
     return DocumentsOut(
         documents=[DocumentStatus(id=r.id, title=r.title, status=r.status, chunks=r.chunks) for r in results]
     )
@@ -112,7 +131,7 @@ def list_documents(
     tenant: TenantDep,
     comptoir: ComptoirDep,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> DocumentList:
     rows = comptoir.documents.list(tenant_id=tenant, limit=limit, offset=offset)
     return DocumentList(
@@ -133,8 +152,19 @@ def list_documents(
 
 
 @router.delete("/documents/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_document(document_id: uuid.UUID, tenant: TenantDep, comptoir: ComptoirDep) -> Response:
-    comptoir.documents.delete(tenant_id=tenant, document_id=document_id)
+def delete_document(
+    document_id: uuid.UUID, tenant: TenantDep, caller: CallerDep, comptoir: ComptoirDep
+) -> Response:
+    def audited(conn: Connection) -> None:
+        comptoir.audit.record(
+            company_id=tenant,
+            actor=caller.actor,
+            action="document.delete",
+            target=str(document_id),
+            conn=conn,
+        )
+
+    comptoir.documents.delete(tenant_id=tenant, document_id=document_id, on_deleted=audited)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

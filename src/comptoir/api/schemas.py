@@ -1,21 +1,107 @@
-"""Request and response bodies, one per use; database rows never leave the API directly."""
+"""Request and response bodies, one per use; database rows never leave the API directly.
+
+Requests are validated strictly: no string becomes a number (``"k": "5"``) and no boolean an integer
+(``"k": true``). Each string field is of one of the kinds of ``comptoir.cleaning``: ``Content`` (NUL
+removed), ``Label`` (NFKC, invisible characters removed) or ``Identifier`` (refused with a control
+character). Fractions stored as ``real`` are rounded to 6 decimals: 2.2e-308 would underflow.
+"""
 
 from __future__ import annotations
 
+import math
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
+
+from comptoir.cleaning import clean_content, clean_label, forbidden_in_identifier
+from comptoir.ingest.loaders import TEXT_FORMATS
+
+
+def _label(value: str) -> str:
+    cleaned = clean_label(value)
+    if not cleaned:
+        raise ValueError("must hold visible characters")
+    return cleaned
+
+
+def _identifier(value: str) -> str:
+    bad = forbidden_in_identifier(value)
+    if bad is not None:
+        raise ValueError(f"must not hold {bad} (a control character)")
+    return value
+
+
+def _clean_metadata(value: Any) -> Any:
+    """Metadata as PostgreSQL's ``jsonb`` stores it: NUL removed from keys and strings at any depth."""
+    if isinstance(value, str):
+        return clean_content(value)
+    if isinstance(value, dict):
+        return {clean_content(k): _clean_metadata(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_metadata(item) for item in value]
+    return value
+
+
+def _known_format(value: str) -> str:
+    if value.lower() not in TEXT_FORMATS:
+        raise ValueError(f"unknown format {value!r}; known: {', '.join(TEXT_FORMATS)}")
+    return value.lower()
+
+
+def whole_number(value: Any) -> Any:
+    """JSON's integers, ``5.0`` included (JSON Schema calls it an integer too); never a string or a bool."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    return value
+
+
+def _fraction(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return round(value, 6)
+
+
+#: no control character (what ``Identifier`` requires), as a JSON Schema pattern
+NO_CONTROL = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+#: one character that stays once invisible ones are removed (what a ``Label`` needs)
+VISIBLE = "[^\\s\\x00-\\x1f\\x7f-\\x9f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff]"
+
+#: text kept as sent, less the NUL characters PostgreSQL cannot store
+Content = Annotated[str, AfterValidator(clean_content)]
+#: a one-line name shown to people: NFKC, invisible characters removed, spaces collapsed
+# the patterns are documented (json_schema_extra) and enforced by the validators, which say what is wrong
+Label = Annotated[str, Field(json_schema_extra={"pattern": VISIBLE}), AfterValidator(_label)]
+#: names something: refused rather than changed when it holds a control character
+Identifier = Annotated[str, Field(json_schema_extra={"pattern": NO_CONTROL}), AfterValidator(_identifier)]
+#: a whole number: 5 or 5.0, never "5" or true
+Whole = Annotated[int, BeforeValidator(whole_number)]
+Fraction = Annotated[float, AfterValidator(_fraction)]
+# bounds go on the number itself, before the validators, to be documented as minimum and maximum
+UnitFraction = Annotated[float, Field(ge=0, le=1), AfterValidator(_fraction)]
+
+
+#: how a JSON document's text is read: one of the text formats, in any case (documented in lower case)
+TextFormat = Annotated[str, Field(json_schema_extra={"enum": sorted(TEXT_FORMATS)}), AfterValidator(_known_format)]
+#: its maximum is the server's COMPTOIR_MAX_K, written into the OpenAPI document when it is built
+SearchK = Annotated[int, Field(ge=1), BeforeValidator(whole_number)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class CompanyCreate(Strict):
-    id: str = Field(min_length=2, max_length=63, examples=["chez-awa"])
-    name: str = Field(min_length=1, max_length=200)
+    id: str = Field(
+        min_length=2,
+        max_length=63,
+        pattern="^[a-z0-9][a-z0-9_-]{1,62}$",
+        description="lower-case letters, digits, '-' or '_', starting with a letter or digit",
+        examples=["chez-awa"],
+    )
+    name: Label = Field(min_length=1, max_length=200)
     language: Literal["fr", "en", "simple"] = "fr"
 
 
@@ -29,9 +115,7 @@ class CompanyOut(BaseModel):
 
 
 class CompanySettingsIn(Strict):
-    dense_weight: float | None = Field(
-        ge=0,
-        le=1,
+    dense_weight: UnitFraction | None = Field(
         description="the dense leg's share of hybrid search (the full-text leg has the rest); null: 0.5",
         examples=[0.3],
     )
@@ -54,19 +138,26 @@ class ApiKeyOut(BaseModel):
 
 
 class DocumentIn(Strict):
-    title: str = Field(min_length=1, max_length=500)
-    text: str = Field(min_length=1)
-    source: str | None = Field(default=None, max_length=2000)
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    format: str | None = Field(
-        default=None,
-        max_length=16,
-        description="how to read text: txt, md, csv, tsv, json, jsonl, html; default: the source's suffix",
+    title: Label = Field(min_length=1, max_length=500)
+    text: Content = Field(min_length=1)
+    source: Label | None = Field(default=None, max_length=2000)
+    metadata: Annotated[dict[str, Any], AfterValidator(_clean_metadata)] = Field(
+        default_factory=dict,
+        description="stored as given, less NUL characters in keys and strings; bounded depth and size "
+        "(COMPTOIR_MAX_METADATA_DEPTH, COMPTOIR_MAX_METADATA_BYTES)",
+    )
+    format: TextFormat | None = Field(
+        default=None, description="how to read text (any case); default: the source's suffix, else txt"
     )
 
 
 class DocumentsIn(Strict):
     documents: list[DocumentIn] = Field(min_length=1)
+
+
+def read_documents(payload: Any) -> Sequence[DocumentIn]:
+    """The documents of a parsed request body (run by the parsing workers: see ``ingest.isolation``)."""
+    return DocumentsIn.model_validate(payload).documents
 
 
 class DocumentStatus(BaseModel):
@@ -104,8 +195,8 @@ class DocumentList(BaseModel):
 
 
 class SearchIn(Strict):
-    query: str = Field(min_length=1)
-    k: int = Field(default=5, ge=1)
+    query: Content = Field(min_length=1)
+    k: SearchK = Field(default=5, description="results wanted, at most COMPTOIR_MAX_K (default 50)")
 
 
 class SearchHitOut(BaseModel):
@@ -124,6 +215,8 @@ class ErrorBody(BaseModel):
     code: str
     message: str
     details: list[dict[str, Any]] | None = None
+    limit: str | None = Field(default=None, description="429: the limit reached")
+    retry_after_s: int | None = Field(default=None, description="429: seconds before trying again")
 
 
 class ErrorOut(BaseModel):
@@ -131,9 +224,9 @@ class ErrorOut(BaseModel):
 
 
 class ChatIn(Strict):
-    company_id: str = Field(min_length=1, max_length=63)
-    user_id: str = Field(min_length=1, max_length=200)
-    message: str = Field(min_length=1)
+    company_id: Identifier = Field(min_length=1, max_length=63)
+    user_id: Identifier = Field(min_length=1, max_length=200)
+    message: Content = Field(min_length=1, json_schema_extra={"pattern": VISIBLE})
     stream: bool = False
 
 
@@ -154,6 +247,9 @@ class ChatOut(BaseModel):
     provider: str
     timings_ms: dict[str, float]
     handoff: bool = Field(default=False, description="the customer asked for a person: contacts given")
+    budget_exhausted: bool = Field(
+        default=False, description="the company's LLM budget is spent: an extractive answer instead"
+    )
 
 
 class TurnOut(BaseModel):
@@ -172,7 +268,11 @@ class ConversationOut(BaseModel):
 
 
 class PromptIn(Strict):
-    template: str = Field(min_length=1, description="the company's instructions; {company} is its name")
+    template: Content = Field(
+        min_length=1,
+        json_schema_extra={"pattern": VISIBLE},
+        description="the company's instructions; {company} is its name",
+    )
 
 
 class PromptOut(BaseModel):
@@ -182,20 +282,48 @@ class PromptOut(BaseModel):
     versions: list[int]
 
 
+_TEXT: dict[str, JsonValue] = {"type": "string", "pattern": VISIBLE}
+#: what ``/v1/chat/completions`` needs: a user message with text (a string, or a list with a text part)
+_HAS_USER_TEXT: dict[str, JsonValue] = {
+    "type": "object",
+    "required": ["role", "content"],
+    "properties": {
+        "role": {"const": "user"},
+        "content": {
+            "anyOf": [
+                _TEXT,
+                {
+                    "type": "array",
+                    "contains": {
+                        "type": "object",
+                        "required": ["type", "text"],
+                        "properties": {"type": {"const": "text"}, "text": _TEXT},
+                    },
+                },
+            ]
+        },
+    },
+}
+
+
 class OpenAIMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    role: str
+    model_config = ConfigDict(extra="allow", strict=True)
+    role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[dict[str, Any]] | None = None
 
 
 class OpenAIChatIn(BaseModel):
     """OpenAI's chat completion request; `model` is the company id and `user` the user id."""
 
-    model_config = ConfigDict(extra="allow")
-    model: str
-    messages: list[OpenAIMessage] = Field(min_length=1)
+    model_config = ConfigDict(extra="allow", strict=True)
+    model: Identifier = Field(min_length=1, max_length=63)
+    messages: list[OpenAIMessage] = Field(
+        min_length=1,
+        description="the last user message with text is the question",
+        json_schema_extra={"contains": _HAS_USER_TEXT},
+    )
     stream: bool = False
-    user: str | None = None
+    user: Identifier | None = Field(default=None, min_length=1, max_length=200)
 
 
 class CacheOut(BaseModel):
@@ -208,7 +336,7 @@ class CacheOut(BaseModel):
 
 
 class CacheSettingsIn(Strict):
-    threshold: float | None = Field(ge=0, le=1, description="cosine similarity for a hit; null: the default")
+    threshold: UnitFraction | None = Field(description="cosine similarity for a hit; null: the default")
 
 
 class FactOut(BaseModel):

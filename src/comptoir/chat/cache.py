@@ -8,8 +8,9 @@ Entries expire at a fixed time; a hit does not extend it. Entries of old version
 once and deleted lazily, by the next store for that company.
 
 An in-process L1 answers exact repeats of the normalised question without the similarity query. Its
-keys carry the same versions and epoch, read from the database on every request, so several worker
-processes stay coherent: the database is the source of truth.
+keys carry the company's incarnation (so a company deleted and created again under the same id never
+gets its predecessor's answers, in any process) and the same versions and epoch, read from the database
+on every request, so several worker processes stay coherent: the database is the source of truth.
 
 The pipeline looks up in its read transaction and stores in its write transaction (``conn``). Lookups
 count nothing: the outcome is counted by ``count``, in the write transaction, because the counter's
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from typing import Any
 
 import numpy as np
@@ -75,7 +77,7 @@ _PURGE = """
     UPDATE companies SET cache_epoch = cache_epoch + 1 WHERE tenant_id = %(tenant)s"""
 _THRESHOLD = "UPDATE companies SET cache_threshold = %s WHERE tenant_id = %s"
 
-L1Key = tuple[str, int, int, int, str]
+L1Key = tuple[str, uuid.UUID, int, int, int, str]
 
 
 def _answer(row: dict[str, Any]) -> CachedAnswer:
@@ -100,7 +102,14 @@ class SemanticCache:
 
     @staticmethod
     def _key(scope: CacheScope, question: str) -> L1Key:
-        return (scope.tenant_id, scope.knowledge_version, scope.prompt_version, scope.cache_epoch, question)
+        return (
+            scope.tenant_id,
+            scope.incarnation,
+            scope.knowledge_version,
+            scope.prompt_version,
+            scope.cache_epoch,
+            question,
+        )
 
     def lookup_exact(
         self, scope: CacheScope, *, question: str, conn: Connection | None = None

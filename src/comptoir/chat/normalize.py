@@ -10,18 +10,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from comptoir.cleaning import INVISIBLE, clean_content
 from comptoir.errors import InvalidInput, PayloadTooLarge
 
-_INVISIBLE = re.compile(
-    "[\u0000-\u0008\u000b-\u001f\u007f-\u009f"  # C0/C1 controls, keeping tab and newline
-    "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"  # zero-width, bidi overrides
-    "\U000e0000-\U000e007f]"  # tag characters
-)
 _SPACES = re.compile(r"[ \t]+")
 
 
 def normalize_message(text: str, *, max_chars: int) -> str:
-    cleaned = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    cleaned = INVISIBLE.sub("", unicodedata.normalize("NFKC", clean_content(text)))
     cleaned = "\n".join(_SPACES.sub(" ", line).strip() for line in cleaned.splitlines()).strip()
     if not cleaned:
         raise InvalidInput("message is empty")

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from comptoir.access.limits import Limiter, estimate_tokens
 from comptoir.chat.extractive import answer_extractively
 from comptoir.chat.followup import is_follow_up
 from comptoir.chat.memory import ConversationStore, Turn
@@ -62,6 +63,8 @@ class ChatAnswer:
     cached: bool
     timings_ms: dict[str, float]
     handoff: bool = False
+    #: the company's LLM budget is spent: this answer is extractive although providers are configured
+    budget_exhausted: bool = False
 
 
 #: what ``ChatPipeline.stream`` yields: text deltas, resets, then ``done`` with the ChatAnswer
@@ -87,6 +90,9 @@ class _Context:
     #: an answer settled before retrieval (a greeting, a handoff): text and sources
     settled: tuple[str, list[Source]] | None = None
     handoff: bool = False
+    #: the providers this message may use: none once the company's LLM budget is spent
+    chain: ProviderChain | None = None
+    budget_exhausted: bool = False
 
 
 def source_of(hit: SearchHit) -> Source:
@@ -131,6 +137,7 @@ class ChatPipeline:
         chain: ProviderChain | None,
         cache: AnswerCache | None = None,
         facts: FactSource | None = None,
+        usage: Limiter | None = None,
     ) -> None:
         self.settings = settings
         #: every store works on this database: a message's two transactions are opened on it
@@ -143,16 +150,20 @@ class ChatPipeline:
         self.chain = chain
         self.cache: AnswerCache = cache or NoCache()
         self.facts: FactSource = facts or NoFacts()
+        #: counts the LLM tokens of generated answers against the company's budget
+        self.usage = usage
 
     # -- stages before generation ------------------------------------------------------------------
 
-    def _prepare(self, *, tenant_id: str, user_id: str, message: str) -> _Context:
+    def _prepare(self, *, tenant_id: str, user_id: str, message: str, allow_llm: bool) -> _Context:
         clock = StageClock()
         if not user_id.strip() or len(user_id) > MAX_USER_ID:
             raise InvalidInput(f"user_id must be 1 to {MAX_USER_ID} characters")
         with clock.stage("normalize"):
             question = normalize_message(message, max_chars=self.settings.max_message_chars)
         ctx = _Context(tenant_id, user_id, question, clock, time.monotonic() + self.settings.chat_deadline_s)
+        ctx.chain = self.chain if allow_llm else None
+        ctx.budget_exhausted = not allow_llm and bool(self.chain and self.chain.providers)
         with self.db.tenant(tenant_id) as conn:
             self._read(ctx, conn)
         return ctx
@@ -166,7 +177,10 @@ class ChatPipeline:
                 company = self.companies.get(company_id=tenant_id, conn=conn)
                 contacts = (
                     self.facts.contacts(
-                        tenant_id=tenant_id, knowledge_version=company.knowledge_version, conn=conn
+                        tenant_id=tenant_id,
+                        incarnation=company.incarnation,
+                        knowledge_version=company.knowledge_version,
+                        conn=conn,
                     )
                     if kind == "handoff"
                     else []
@@ -193,6 +207,7 @@ class ChatPipeline:
             ctx.language = company.language
             ctx.scope = CacheScope(
                 tenant_id,
+                company.incarnation,
                 company.knowledge_version,
                 company.prompt_version,
                 company.cache_epoch,
@@ -206,6 +221,7 @@ class ChatPipeline:
         with clock.stage("facts"):
             retrieval_query = self.facts.sharpen(
                 tenant_id=tenant_id,
+                incarnation=company.incarnation,
                 knowledge_version=company.knowledge_version,
                 question=retrieval_query,
                 conn=conn,
@@ -230,6 +246,7 @@ class ChatPipeline:
         with clock.stage("facts"):
             ctx.facts = self.facts.lookup(
                 tenant_id=tenant_id,
+                incarnation=company.incarnation,
                 knowledge_version=company.knowledge_version,
                 question=question,
                 context=ctx.previous_question,
@@ -237,7 +254,11 @@ class ChatPipeline:
             )
         with clock.stage("prompt"):
             prompt = self.prompts.get(
-                tenant_id=tenant_id, version=company.prompt_version, language=company.language, conn=conn
+                tenant_id=tenant_id,
+                incarnation=company.incarnation,
+                version=company.prompt_version,
+                language=company.language,
+                conn=conn,
             )
             ctx.messages = build_messages(
                 template=prompt.template,
@@ -294,18 +315,31 @@ class ChatPipeline:
                         degraded=provider == EXTRACTIVE and bool(self.chain and self.chain.providers),
                         conn=conn,
                     )
-        return ChatAnswer(answer, sources, provider, ctx.cached is not None, ctx.clock.done(), ctx.handoff)
+            if self.usage is not None and provider != EXTRACTIVE and not ctx.cached:
+                sent = [message["content"] for message in ctx.messages]
+                self.usage.spend(conn, company_id=ctx.tenant_id, tokens=estimate_tokens(*sent, answer))
+        budget_exhausted = ctx.budget_exhausted and provider == EXTRACTIVE and not ctx.settled
+        return ChatAnswer(
+            answer,
+            sources,
+            provider,
+            ctx.cached is not None,
+            ctx.clock.done(),
+            ctx.handoff,
+            budget_exhausted,
+        )
 
     # -- entry points ------------------------------------------------------------------------------
 
-    def answer(self, *, tenant_id: str, user_id: str, message: str) -> ChatAnswer:
-        ctx = self._prepare(tenant_id=tenant_id, user_id=user_id, message=message)
+    def answer(self, *, tenant_id: str, user_id: str, message: str, allow_llm: bool = True) -> ChatAnswer:
+        """The answer; ``allow_llm`` False (the company's LLM budget is spent): extractive, flagged."""
+        ctx = self._prepare(tenant_id=tenant_id, user_id=user_id, message=message, allow_llm=allow_llm)
         if ctx.settled:
             return self._finish(ctx, *ctx.settled, EXTRACTIVE)
         if ctx.cached:
             return self._finish(ctx, ctx.cached.answer, ctx.cached.sources, ctx.cached.provider)
         with ctx.clock.stage("generate"):
-            generated = self.chain.generate(ctx.messages, deadline=ctx.deadline) if self.chain else None
+            generated = ctx.chain.generate(ctx.messages, deadline=ctx.deadline) if ctx.chain else None
             if generated:
                 answer, provider = generated
                 sources = _given_sources(ctx)
@@ -313,10 +347,12 @@ class ChatPipeline:
                 (answer, sources), provider = self._extractive(ctx), EXTRACTIVE
         return self._finish(ctx, answer, sources, provider)
 
-    def stream(self, *, tenant_id: str, user_id: str, message: str) -> Iterator[ChatEvent]:
+    def stream(
+        self, *, tenant_id: str, user_id: str, message: str, allow_llm: bool = True
+    ) -> Iterator[ChatEvent]:
         """Events: ``delta`` with text, ``reset`` when a provider broke mid-answer (the text so far is
         void), then ``done`` with the ChatAnswer. Bad input raises before the first event."""
-        ctx = self._prepare(tenant_id=tenant_id, user_id=user_id, message=message)
+        ctx = self._prepare(tenant_id=tenant_id, user_id=user_id, message=message, allow_llm=allow_llm)
         return self._stream(ctx)
 
     def _stream(self, ctx: _Context) -> Iterator[ChatEvent]:
@@ -331,8 +367,8 @@ class ChatPipeline:
         parts: list[str] = []
         provider: str | None = None
         with ctx.clock.stage("generate"):
-            if self.chain:
-                for event in self.chain.stream(ctx.messages, deadline=ctx.deadline):
+            if ctx.chain:
+                for event in ctx.chain.stream(ctx.messages, deadline=ctx.deadline):
                     if event.kind == "delta":
                         parts.append(event.text)
                         yield ChatEvent("delta", event.text, event.provider)

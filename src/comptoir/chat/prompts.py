@@ -8,10 +8,12 @@ neutralised, so a document cannot close the fence and speak as the system.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from comptoir.caching import LRUCache
+from comptoir.cleaning import INVISIBLE, clean_content
 from comptoir.db.database import Connection, Database
 from comptoir.errors import InvalidInput, NotFound
 
@@ -67,13 +69,26 @@ class PromptStore:
 
     def __init__(self, db: Database, *, cache_size: int = 1024) -> None:
         self.db = db
-        self.cache: LRUCache[tuple[str, int], Prompt] = LRUCache("prompts", cache_size)
+        self.cache: LRUCache[tuple[str, uuid.UUID | None, int], Prompt] = LRUCache("prompts", cache_size)
 
-    def get(self, *, tenant_id: str, version: int, language: str, conn: Connection | None = None) -> Prompt:
-        """The template; read, when not cached, in the caller's tenant transaction (``conn``) if given."""
+    def get(
+        self,
+        *,
+        tenant_id: str,
+        version: int,
+        language: str,
+        incarnation: uuid.UUID | None = None,
+        conn: Connection | None = None,
+    ) -> Prompt:
+        """The template; read, when not cached, in the caller's tenant transaction (``conn``) if given.
+        Cached by the company's ``incarnation`` too when given (the chat pipeline's reads): a company
+        created again under a former id never gets its predecessor's template."""
         if version == 0:
             return Prompt(0, DEFAULT_TEMPLATES[language_of(language)], is_default=True)
-        return self.cache.get_or_compute((tenant_id, version), lambda: self._load(tenant_id, version, conn))
+        if incarnation is None:
+            return self._load(tenant_id, version, conn)
+        key = (tenant_id, incarnation, version)
+        return self.cache.get_or_compute(key, lambda: self._load(tenant_id, version, conn))
 
     def _load(self, tenant_id: str, version: int, conn: Connection | None) -> Prompt:
         with self.db.tenant(tenant_id, within=conn) as tx:
@@ -83,7 +98,9 @@ class PromptStore:
         return Prompt(row["version"], row["template"], is_default=False)
 
     def put(self, *, tenant_id: str, template: str) -> int:
-        template = template.strip()
+        """A new version of the template, stored as sent less NUL and invisible characters (controls,
+        bidi overrides, zero-width and tag characters): it goes to the LLM, where they only hide text."""
+        template = INVISIBLE.sub("", clean_content(template)).strip()
         if not template:
             raise InvalidInput("template must not be empty")
         if len(template) > MAX_TEMPLATE_CHARS:

@@ -8,6 +8,7 @@ it in one more); without it, it opens its own.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,10 +27,12 @@ class CachedAnswer:
 
 @dataclass(frozen=True)
 class CacheScope:
-    """What a cached answer is valid for: one company, at given knowledge and prompt versions and cache
-    epoch (bumped by a purge); ``threshold`` is the company's own similarity threshold, if set."""
+    """What a cached answer is valid for: one company in one incarnation (a company created again under
+    a former id is another), at given knowledge and prompt versions and cache epoch (bumped by a purge);
+    ``threshold`` is the company's own similarity threshold, if set."""
 
     tenant_id: str
+    incarnation: uuid.UUID
     knowledge_version: int
     prompt_version: int
     cache_epoch: int
@@ -67,6 +70,7 @@ class FactSource(Protocol):
         self,
         *,
         tenant_id: str,
+        incarnation: uuid.UUID,
         knowledge_version: int,
         question: str,
         context: str | None = None,
@@ -75,12 +79,23 @@ class FactSource(Protocol):
         """Facts answering ``question``; ``context`` is the question a follow-up continues."""
 
     def sharpen(
-        self, *, tenant_id: str, knowledge_version: int, question: str, conn: Connection | None = None
+        self,
+        *,
+        tenant_id: str,
+        incarnation: uuid.UUID,
+        knowledge_version: int,
+        question: str,
+        conn: Connection | None = None,
     ) -> str:
         """The question with the company's own terms added, for retrieval."""
 
     def contacts(
-        self, *, tenant_id: str, knowledge_version: int, conn: Connection | None = None
+        self,
+        *,
+        tenant_id: str,
+        incarnation: uuid.UUID,
+        knowledge_version: int,
+        conn: Connection | None = None,
     ) -> list[FactHit]:
         """How to reach the company (phone, WhatsApp, e-mail), for a customer who asks for a person."""
 
@@ -117,6 +132,7 @@ class NoFacts:
         self,
         *,
         tenant_id: str,
+        incarnation: uuid.UUID,
         knowledge_version: int,
         question: str,
         context: str | None = None,
@@ -125,11 +141,22 @@ class NoFacts:
         return []
 
     def sharpen(
-        self, *, tenant_id: str, knowledge_version: int, question: str, conn: Connection | None = None
+        self,
+        *,
+        tenant_id: str,
+        incarnation: uuid.UUID,
+        knowledge_version: int,
+        question: str,
+        conn: Connection | None = None,
     ) -> str:
         return question
 
     def contacts(
-        self, *, tenant_id: str, knowledge_version: int, conn: Connection | None = None
+        self,
+        *,
+        tenant_id: str,
+        incarnation: uuid.UUID,
+        knowledge_version: int,
+        conn: Connection | None = None,
     ) -> list[FactHit]:
         return []

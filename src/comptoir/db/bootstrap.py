@@ -25,6 +25,7 @@ class DatabaseTarget:
     owner_url: str
     app_url: str
     embedded: EmbeddedPostgres | None
+    #: this process started the embedded server, or took it over from a crashed one: it stops it
     started_embedded: bool
 
 
@@ -50,13 +51,14 @@ def prepare(settings: Settings, *, start_embedded: bool = True) -> DatabaseTarge
     embedded: EmbeddedPostgres | None = None
     started = False
     if settings.database_url is None:
-        embedded = EmbeddedPostgres(settings.home)
+        embedded = EmbeddedPostgres(settings.home, user=settings.service_user)
         if start_embedded:
             started = embedded.start()
         elif not embedded.is_running():
             raise DatabaseError("the embedded database is not running; start it with `comptoir db start`")
         owner_url = embedded.url(EMBEDDED_DATABASE)
-        password = None  # local socket, trust authentication: only this machine's users reach it
+        # no password: a private socket and peer authentication, only root and the service user reach it
+        password = None
     else:
         owner_url = settings.database_url
         password = settings.app_db_password
@@ -85,3 +87,9 @@ def prepare(settings: Settings, *, start_embedded: bool = True) -> DatabaseTarge
         embedded=embedded,
         started_embedded=started,
     )
+
+
+def release(target: DatabaseTarget) -> None:
+    """Stop the embedded server if this process is responsible for it (it started it or took it over)."""
+    if target.started_embedded and target.embedded:
+        target.embedded.stop()

@@ -32,6 +32,9 @@ TENANT_TABLES = (
     "cache_stats",
     "facts",
     "company_conventions",
+    "rate_buckets",
+    "usage_counters",
+    "audit_log",
 )
 
 

@@ -10,6 +10,7 @@ by what the question asks for. Facts are read once per company and knowledge ver
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,10 +80,13 @@ class FactIndex:
 
     def __init__(self, store: FactStore, *, capacity: int = 256) -> None:
         self.store = store
-        self.cache: LRUCache[tuple[str, int], _Known] = LRUCache("facts", capacity)
+        self.cache: LRUCache[tuple[str, uuid.UUID, int], _Known] = LRUCache("facts", capacity)
 
-    def _known(self, tenant_id: str, knowledge_version: int, conn: Connection | None) -> _Known:
-        """The company's facts at this version; read, when not cached, in ``conn`` if given."""
+    def _known(
+        self, tenant_id: str, incarnation: uuid.UUID, knowledge_version: int, conn: Connection | None
+    ) -> _Known:
+        """The company's facts at this version (of this incarnation: a company created again under a former
+        id shares nothing with it); read, when not cached, in ``conn`` if given."""
 
         def load() -> _Known:
             conventions = self.store.conventions(tenant_id=tenant_id, conn=conn)
@@ -91,7 +95,7 @@ class FactIndex:
                 self.store.facts(tenant_id=tenant_id, conn=conn), list(vocabulary.get("size_prefixes", []))
             )
 
-        return self.cache.get_or_compute((tenant_id, knowledge_version), load)
+        return self.cache.get_or_compute((tenant_id, incarnation, knowledge_version), load)
 
     @staticmethod
     def _asked(question: str, prefixes: list[str]) -> _Asked:
@@ -101,20 +105,31 @@ class FactIndex:
         return _Asked(text, tokens(question), sizes, set(_NUMBER.findall(text)) - sizes)
 
     def sharpen(
-        self, *, tenant_id: str, knowledge_version: int, question: str, conn: Connection | None = None
+        self,
+        *,
+        tenant_id: str,
+        incarnation: uuid.UUID,
+        knowledge_version: int,
+        question: str,
+        conn: Connection | None = None,
     ) -> str:
         """ "taille 4" also as the company writes it ("T4"), so the full-text leg meets its catalog."""
-        known = self._known(tenant_id, knowledge_version, conn)
+        known = self._known(tenant_id, incarnation, knowledge_version, conn)
         asked = self._asked(question, known.size_prefixes)
         labels = [f"{p}{n}" for n in sorted(asked.sizes) for p in known.size_prefixes]
         missing = [label for label in labels if label.lower() not in asked.text.replace(" ", "")]
         return f"{question} {' '.join(missing)}" if missing else question
 
     def contacts(
-        self, *, tenant_id: str, knowledge_version: int, conn: Connection | None = None
+        self,
+        *,
+        tenant_id: str,
+        incarnation: uuid.UUID,
+        knowledge_version: int,
+        conn: Connection | None = None,
     ) -> list[FactHit]:
         """Every contact line of the company, phone and WhatsApp first, each line once."""
-        known = self._known(tenant_id, knowledge_version, conn)
+        known = self._known(tenant_id, incarnation, knowledge_version, conn)
         found = [f for f in known.facts if f.fact.kind == "contact"]
         found.sort(key=lambda f: f.fact.subject == "email")
         lines = {f.fact.text: f for f in found}
@@ -124,12 +139,13 @@ class FactIndex:
         self,
         *,
         tenant_id: str,
+        incarnation: uuid.UUID,
         knowledge_version: int,
         question: str,
         context: str | None = None,
         conn: Connection | None = None,
     ) -> list[FactHit]:
-        known = self._known(tenant_id, knowledge_version, conn)
+        known = self._known(tenant_id, incarnation, knowledge_version, conn)
         asked = self._asked(question, known.size_prefixes)
         if context:  # a follow-up: what it does not say comes from the question it continues
             before = self._asked(context, known.size_prefixes)

@@ -1,8 +1,9 @@
 """Documents of a company: idempotent ingestion, atomic replacement, deletion, listing.
 
 A document is identified by its source (or title when it has none). Sending the same content again
-changes nothing; changed content replaces the old version in one transaction, so a reader sees the old
-chunks or the new ones, never a mix. Chunk embeddings are keyed by the hash of the embedded text and
+changes nothing; a request's documents are all checked first, then all written in one transaction: a
+reader sees the old chunks or the new ones, never a mix, and a request with one bad document stores
+nothing. Chunk embeddings are keyed by the hash of the embedded text and
 reused across versions and documents of the same company: unchanged text is never embedded twice.
 """
 
@@ -12,16 +13,17 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import numpy as np
+import psycopg
 from pgvector import HalfVector
 
 from comptoir.db.database import Connection, Database
 from comptoir.embedding.base import Embedder
-from comptoir.errors import InvalidInput, NotFound
+from comptoir.errors import InvalidInput, NotFound, PayloadTooLarge
 from comptoir.ingest.chunking import Chunker
 from comptoir.ingest.loaders import ParsedDocument
 
@@ -144,10 +146,17 @@ class DocumentStore:
     def chunk(self, doc: ParsedDocument) -> list[str]:
         return self.chunker.chunk_blocks(doc.blocks)
 
-    def ingest(self, *, tenant_id: str, documents: Sequence[ParsedDocument]) -> list[IngestResult]:
-        """Store documents. Every document is chunked and checked before the first one is written; the
-        chunks of all changed documents are embedded in shared batches; each document is then written in
-        its own transaction."""
+    def ingest(
+        self,
+        *,
+        tenant_id: str,
+        documents: Sequence[ParsedDocument],
+        on_written: Callable[[Connection, list[IngestResult]], None] | None = None,
+    ) -> list[IngestResult]:
+        """Store documents, all or none. Every document is chunked and checked before anything is
+        written; the chunks of all changed documents are embedded in shared batches, outside any
+        transaction; then every document is written, and the company's facts learned again, in one
+        transaction, in which ``on_written`` is told what changed (the audit log records it there)."""
         prepared = [self._prepare(doc) for doc in documents]
         with self.db.tenant(tenant_id) as conn:
             if self.models:
@@ -161,16 +170,34 @@ class DocumentStore:
             tenant_id, [t for texts in inputs for t in texts], [h for group in hashes for h in group]
         )
         results: dict[str, IngestResult] = {}
-        offset = 0
-        for item, item_hashes in zip(changed, hashes, strict=True):
-            vectors = flat_vectors[offset : offset + len(item_hashes)]
-            offset += len(item_hashes)
-            results[item.key] = self._write(tenant_id, item, item_hashes, vectors, embedded=embedded)
-            embedded = 0  # counted once, on the first document written
-        if changed and self.on_change:
+        if changed:
             with self.db.tenant(tenant_id) as conn:
                 conn.execute(LOCK_COMPANY, (tenant_id,))
-                self.on_change.settle(conn, tenant_id=tenant_id)
+                if self.models:
+                    self.models.check(conn, tenant_id=tenant_id, record=True)
+                offset = 0
+                for item, item_hashes in zip(changed, hashes, strict=True):
+                    vectors = flat_vectors[offset : offset + len(item_hashes)]
+                    offset += len(item_hashes)
+                    results[item.key] = self._write(conn, tenant_id, item, item_hashes, vectors, embedded)
+                    embedded = 0  # counted once, on the first document written
+                if any(r.status != "unchanged" for r in results.values()):
+                    if self.on_change:
+                        self.on_change.settle(conn, tenant_id=tenant_id)
+                    conn.execute(BUMP_KNOWLEDGE, (tenant_id,))  # one version per request
+                    if on_written:
+                        on_written(conn, [r for r in results.values() if r.status != "unchanged"])
+        for result in results.values():
+            if result.status != "unchanged":
+                logger.info(
+                    "document ingested",
+                    extra={
+                        "tenant_id": tenant_id,
+                        "title": result.title,
+                        "status": result.status,
+                        "chunks": result.chunks,
+                    },
+                )
         return [
             results.get(p.key) or IngestResult(existing[p.key]["document_id"], p.doc.title, "unchanged", 0, 0)
             for p in prepared
@@ -178,7 +205,7 @@ class DocumentStore:
 
     def _prepare(self, doc: ParsedDocument) -> _Prepared:
         metadata = json.dumps(doc.metadata, sort_keys=True, ensure_ascii=False)
-        texts = self.chunk(doc)
+        texts = doc.chunks if doc.chunks is not None else self.chunk(doc)
         if not texts:
             raise InvalidInput(f"document {doc.title!r} has no text to index (only headings?)")
         flagged = "\n".join(f.text for f in doc.flagged)
@@ -188,26 +215,24 @@ class DocumentStore:
 
     def _write(
         self,
+        conn: Connection,
         tenant_id: str,
         prepared: _Prepared,
         hashes: list[bytes],
         vectors: list[HalfVector],
-        *,
         embedded: int,
     ) -> IngestResult:
+        """One document, in the request's transaction (the company's lock held)."""
         doc, key, content_hash, texts = prepared.doc, prepared.key, prepared.content_hash, prepared.texts
-        with self.db.tenant(tenant_id) as conn:
-            conn.execute(LOCK_COMPANY, (tenant_id,))
-            if self.models:
-                self.models.check(conn, tenant_id=tenant_id, record=True)
-            current = conn.execute(_FIND, (tenant_id, key)).fetchone()
-            if current is not None and _same(current, content_hash):
-                # a concurrent upload of the same content won the race
-                return IngestResult(current["document_id"], doc.title, "unchanged", 0, 0)
-            # a replaced document keeps its id: clients may hold on to it
-            document_id = current["document_id"] if current else uuid.uuid4()
-            if current:
-                self._remove(conn, tenant_id, document_id)
+        current = conn.execute(_FIND, (tenant_id, key)).fetchone()
+        if current is not None and _same(current, content_hash):
+            # a concurrent upload of the same content won the race, or the request sent it twice
+            return IngestResult(current["document_id"], doc.title, "unchanged", 0, 0)
+        # a replaced document keeps its id: clients may hold on to it
+        document_id = current["document_id"] if current else uuid.uuid4()
+        if current:
+            self._remove(conn, tenant_id, document_id)
+        try:
             conn.execute(
                 _INSERT_DOCUMENT,
                 (
@@ -223,18 +248,18 @@ class DocumentStore:
                 ),
             )
             self._insert_chunks(conn, tenant_id, document_id, doc.title, texts, hashes, vectors)
-            conn.execute(_ADD_TERMS, {"tenant": tenant_id, "document": document_id})
-            conn.execute(_COUNT_LEXEMES, {"tenant": tenant_id, "document": document_id})
-            if self.on_change:
-                self.on_change.document_stored(
-                    conn, tenant_id=tenant_id, document_id=document_id, chunks=texts
-                )
-            conn.execute(BUMP_KNOWLEDGE, (tenant_id,))
+        except psycopg.errors.ProgramLimitExceeded as exc:  # "string is too long for tsvector"
+            raise PayloadTooLarge(
+                f"document {doc.title!r}: a chunk has too many distinct words to index "
+                f"({exc.diag.message_primary})"
+            ) from exc
+        except psycopg.DataError as exc:
+            raise InvalidInput(f"document {doc.title!r}: refused by the database: {exc}") from exc
+        conn.execute(_ADD_TERMS, {"tenant": tenant_id, "document": document_id})
+        conn.execute(_COUNT_LEXEMES, {"tenant": tenant_id, "document": document_id})
+        if self.on_change:
+            self.on_change.document_stored(conn, tenant_id=tenant_id, document_id=document_id, chunks=texts)
         status: Status = "replaced" if current else "indexed"
-        logger.info(
-            "document ingested",
-            extra={"tenant_id": tenant_id, "title": doc.title, "status": status, "chunks": len(texts)},
-        )
         return IngestResult(document_id, doc.title, status, len(texts), embedded)
 
     def _embeddings(
@@ -282,7 +307,14 @@ class DocumentStore:
         conn.execute(_REMOVE_TERMS, {"tenant": tenant_id, "document": document_id})
         return bool(conn.execute(_DELETE, (tenant_id, document_id)).rowcount)
 
-    def delete(self, *, tenant_id: str, document_id: uuid.UUID) -> None:
+    def delete(
+        self,
+        *,
+        tenant_id: str,
+        document_id: uuid.UUID,
+        on_deleted: Callable[[Connection], None] | None = None,
+    ) -> None:
+        """Delete the document; ``on_deleted`` runs in the same transaction."""
         with self.db.tenant(tenant_id) as conn:
             conn.execute(LOCK_COMPANY, (tenant_id,))
             if not self._remove(conn, tenant_id, document_id):
@@ -290,6 +322,8 @@ class DocumentStore:
             if self.on_change:
                 self.on_change.settle(conn, tenant_id=tenant_id)
             conn.execute(BUMP_KNOWLEDGE, (tenant_id,))
+            if on_deleted:
+                on_deleted(conn)
 
     def list(self, *, tenant_id: str, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         with self.db.tenant(tenant_id) as conn:

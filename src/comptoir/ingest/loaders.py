@@ -4,6 +4,11 @@ Every format goes one route: CSV rows, JSON items at any depth, Markdown and HTM
 columns, dotted-leader lines, question/answer pairs become records (see ``comptoir.ingest.records``), the
 rest prose passages, each with its context. A JSON text document is read by the format its ``source``
 names (``menu.csv``, ``faq.md``) or its explicit ``format``.
+
+Every reader is linear in its input and bounded by ``InputLimits`` (items, fields, field length, JSON
+depth): an upload is hostile until read. HTML is read by libxml2 (lxml), whose tokenizer is linear where
+Python's ``html.parser`` is quadratic on unclosed tags (24 KB of ``<a `` took 7.5 s; lxml: 1 ms). NUL and
+lone surrogates, which PostgreSQL refuses, are removed from what is read (see ``comptoir.cleaning``).
 """
 
 from __future__ import annotations
@@ -13,13 +18,16 @@ import io
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
-from html.parser import HTMLParser
 from pathlib import PurePath
 from typing import Any
 
-from comptoir.errors import InvalidInput, UnsupportedMediaType
+from lxml import etree
+
+from comptoir.cleaning import clean_content, clean_label
+from comptoir.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from comptoir.ingest.limits import InputLimits, check_json_depth
 from comptoir.ingest.office import OFFICE_SUFFIXES, office_to_markdown
-from comptoir.ingest.records import Block, Record, table_records
+from comptoir.ingest.records import Block, Passage, Record, table_records
 from comptoir.ingest.screening import FlaggedText, screen, withheld
 from comptoir.ingest.structure import read_sections
 from comptoir.ingest.tree import read_tree
@@ -37,6 +45,8 @@ class ParsedDocument:
     blocks: list[Block] = field(default_factory=list)
     #: hidden instructions and internal sections, kept out of the blocks
     flagged: list[FlaggedText] = field(default_factory=list)
+    #: the chunks, when the document was chunked where it was parsed (see ``comptoir.ingest.isolation``)
+    chunks: list[str] | None = None
 
     @property
     def content(self) -> str:
@@ -48,8 +58,9 @@ def _block_text(block: Block) -> str:
 
 
 def decode_utf8(data: bytes, *, name: str) -> str:
+    """The text of an uploaded file, without the NUL characters PostgreSQL cannot store."""
     try:
-        return data.decode("utf-8-sig")
+        return clean_content(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"{name}: not valid UTF-8 (byte {exc.start}); save the file as UTF-8") from exc
 
@@ -79,16 +90,41 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def parse_csv(text: str, *, name: str) -> list[Block]:
+def parse_csv(text: str, *, name: str, limits: InputLimits | None = None) -> list[Block]:
     """Rows of a CSV or TSV file, any delimiter, with or without a header row."""
+    limits = limits or InputLimits()
+    csv.field_size_limit(limits.max_field_chars)  # one value for the process: its settings'
+    rows: list[list[str]] = []
     try:
-        rows = list(csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text)))
+        for row in csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text)):
+            if len(row) > limits.max_fields_per_record:
+                raise PayloadTooLarge(
+                    f"{name}: row {len(rows) + 1} has {len(row)} fields, more than the "
+                    f"{limits.max_fields_per_record} allowed (COMPTOIR_MAX_FIELDS_PER_RECORD)"
+                )
+            rows.append(row)
+            if len(rows) > limits.max_items_per_document + 1:  # one more: the header
+                raise _too_many_items(name, limits)
     except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise PayloadTooLarge(
+                f"{name}: a field is longer than {limits.max_field_chars} characters "
+                "(COMPTOIR_MAX_FIELD_CHARS)"
+            ) from exc
         raise InvalidInput(f"{name}: unreadable CSV: {exc}") from exc
     return list(table_records(rows))
 
 
-def parse_json(text: str, *, name: str, lines: bool) -> list[Block]:
+def _too_many_items(name: str, limits: InputLimits) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"{name}: more than {limits.max_items_per_document} records or passages; split it into smaller "
+        "documents (COMPTOIR_MAX_ITEMS_PER_DOCUMENT)"
+    )
+
+
+def parse_json(text: str, *, name: str, lines: bool, limits: InputLimits | None = None) -> list[Block]:
+    limits = limits or InputLimits()
+    check_json_depth(text.encode(errors="surrogatepass"), limit=limits.max_json_depth, name=name)
     try:
         items = (
             [json.loads(line, parse_float=Decimal) for line in text.splitlines() if line.strip()]
@@ -99,19 +135,19 @@ def parse_json(text: str, *, name: str, lines: bool) -> list[Block]:
         raise InvalidInput(
             f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from exc
-    except RecursionError as exc:
-        raise InvalidInput(f"{name}: JSON nested too deeply") from exc
-    return read_tree(items if lines else items[0])
+    except (ValueError, RecursionError) as exc:  # an integer of over 4300 digits
+        raise InvalidInput(f"{name}: unreadable JSON: {exc}") from exc
+    return read_tree(items if lines else items[0], limits=limits, name=name)
 
 
-class _HTMLText(HTMLParser):
-    """Text of an HTML page, headings kept as markdown headings, scripts and styles dropped."""
+class _HTMLText:
+    """Text of an HTML page, headings kept as markdown headings, scripts and styles dropped: the target
+    of lxml's event parser (``start``, ``end``, ``data``), which never builds the tree."""
 
     _SKIP = frozenset({"script", "style", "noscript", "template", "svg", "head"})
     _BLOCK = frozenset({"p", "div", "li", "br", "section", "article", "table", "ul", "ol", "dd", "dt"})
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.title = ""
         self._skip = 0
@@ -119,7 +155,8 @@ class _HTMLText(HTMLParser):
         self._tables = 0  # text between the cells of a table is layout, not content
         self._cells = 0
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def start(self, tag: str, attrib: object) -> None:
+        tag = tag.lower()
         if tag == "title":
             self._in_title = True
         if tag in self._SKIP:
@@ -138,7 +175,8 @@ class _HTMLText(HTMLParser):
         if tag == "table":
             self._tables += 1
 
-    def handle_endtag(self, tag: str) -> None:
+    def end(self, tag: str) -> None:
+        tag = tag.lower()
         if tag == "title":
             self._in_title = False
         if tag in self._SKIP and self._skip:
@@ -152,22 +190,28 @@ class _HTMLText(HTMLParser):
             self._tables = max(self._tables - 1, 0)
             self.parts.append("\n\n")
 
-    def handle_data(self, data: str) -> None:
+    def data(self, data: str) -> None:
         if self._in_title:
             self.title += data
         if not self._skip and (self._cells or not self._tables):
             self.parts.append(data.replace("|", "/") if self._cells else data)
 
+    def close(self) -> None:
+        return None
+
 
 def html_to_text(html: str) -> tuple[str, str]:
-    parser = _HTMLText()
-    parser.feed(html)
+    """The page's title and its text as Markdown-ish lines."""
+    reader = _HTMLText()
+    parser = etree.HTMLParser(target=reader, recover=True, no_network=True, remove_comments=True)
+    if html.strip():
+        parser.feed(html)
     parser.close()
-    lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
+    lines = [" ".join(line.split()) for line in "".join(reader.parts).splitlines()]
     text = "\n".join(lines)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
-    return parser.title.strip(), text.strip()
+    return " ".join(reader.title.split()), text.strip()
 
 
 @dataclass(frozen=True)
@@ -177,31 +221,66 @@ class _Read:
     learned: dict[str, Any]
 
 
-def parse_as(suffix: str, text: str, *, name: str) -> _Read:
+def parse_as(suffix: str, text: str, *, name: str, limits: InputLimits | None = None) -> _Read:
     """Blocks of ``text`` read as a ``suffix`` file, screened for hidden instructions and internal
     sections, and what the reading learned (an HTML title)."""
+    limits = limits or InputLimits()
+    text = clean_content(text)
     internal: list[Block] = []
     learned: dict[str, Any] = {}
     if suffix in (".csv", ".tsv"):
-        blocks = parse_csv(text, name=name)
+        blocks = parse_csv(text, name=name, limits=limits)
     elif suffix in (".json", ".jsonl"):
-        blocks = parse_json(text, name=name, lines=suffix == ".jsonl")
+        blocks = _cleaned(parse_json(text, name=name, lines=suffix == ".jsonl", limits=limits))
     else:
         if suffix in (".html", ".htm"):
             page_title, text = html_to_text(text)
-            learned = {"html_title": page_title} if page_title else {}
+            learned = {"html_title": clean_label(page_title)} if page_title else {}
         blocks, internal = read_sections(text)
+    _check_blocks(blocks, name=name, limits=limits)
     kept, flagged = screen(blocks)
     return _Read(kept, withheld(internal) + flagged, learned)
+
+
+def _check_blocks(blocks: list[Block], *, name: str, limits: InputLimits) -> None:
+    if len(blocks) > limits.max_items_per_document:
+        raise _too_many_items(name, limits)
+    for block in blocks:
+        if isinstance(block, Record) and len(block.fields) > limits.max_fields_per_record:
+            raise PayloadTooLarge(
+                f"{name}: a record has {len(block.fields)} fields, more than the "
+                f"{limits.max_fields_per_record} allowed (COMPTOIR_MAX_FIELDS_PER_RECORD)"
+            )
+
+
+def _cleaned(blocks: list[Block]) -> list[Block]:
+    """Blocks read from JSON, whose escapes may spell NUL or a lone surrogate, made storable."""
+    return [
+        Record(
+            tuple((clean_content(label), clean_content(value)) for label, value in block.fields),
+            tuple(clean_content(c) for c in block.context),
+        )
+        if isinstance(block, Record)
+        else Passage(clean_content(block.text), tuple(clean_content(c) for c in block.context))
+        for block in blocks
+    ]
 
 
 def _has_text(blocks: list[Block]) -> bool:
     return any(b.render() if isinstance(b, Record) else b.text.strip() for b in blocks)
 
 
-def parse_file(filename: str, data: bytes, *, source: str | None = None) -> ParsedDocument:
+def file_name(filename: str) -> str:
+    """The last part of an uploaded file's name, as a label (see ``comptoir.cleaning``)."""
+    return clean_label(PurePath(filename.replace("\\", "/")).name) or "document"
+
+
+def parse_file(
+    filename: str, data: bytes, *, source: str | None = None, limits: InputLimits | None = None
+) -> ParsedDocument:
     """Parse one uploaded file; the title defaults to the file name."""
-    name = PurePath(filename).name or "document"
+    limits = limits or InputLimits()
+    name = file_name(filename)
     suffix = PurePath(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnsupportedMediaType(
@@ -211,17 +290,25 @@ def parse_file(filename: str, data: bytes, *, source: str | None = None) -> Pars
         text, suffix = office_to_markdown(name, suffix, data), ".md"
     else:
         text = decode_utf8(data, name=name)
-    read = parse_as(suffix, text, name=name)
+    read = parse_as(suffix, text, name=name, limits=limits)
     if not _has_text(read.blocks):
         raise InvalidInput(f"{name}: the file has no text")
     return ParsedDocument(name, source or name, {"filename": name, **read.learned}, read.blocks, read.flagged)
 
 
 def parse_text(
-    title: str, text: str, *, source: str | None, metadata: dict[str, Any], format: str | None = None
+    title: str,
+    text: str,
+    *,
+    source: str | None,
+    metadata: dict[str, Any],
+    format: str | None = None,
+    limits: InputLimits | None = None,
 ) -> ParsedDocument:
     """A JSON text document: read as its ``format`` or as the file its ``source`` names, else as text."""
-    if not title.strip():
+    limits = limits or InputLimits()
+    title = clean_label(title)
+    if not title:
         raise InvalidInput("a document needs a non-empty title")
     if not text.strip():
         raise InvalidInput(f"document {title!r}: text is empty")
@@ -230,7 +317,7 @@ def parse_text(
     suffix = TEXT_FORMATS[format.lower()] if format else PurePath(source or "").suffix.lower()
     if suffix not in TEXT_SUFFIXES:
         suffix = ".txt"
-    read = parse_as(suffix, text, name=title)
+    read = parse_as(suffix, text, name=title, limits=limits)
     if not _has_text(read.blocks):
         raise InvalidInput(f"document {title!r}: text is empty")
-    return ParsedDocument(title.strip(), source, {**metadata, **read.learned}, read.blocks, read.flagged)
+    return ParsedDocument(title, source, {**metadata, **read.learned}, read.blocks, read.flagged)

@@ -14,7 +14,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from comptoir.errors import InvalidInput
+from comptoir.errors import InvalidInput, PayloadTooLarge
+from comptoir.ingest.limits import InputLimits
 from comptoir.ingest.records import Block, Record, humanize
 
 #: a small object of at most this many scalars reads as one value
@@ -22,7 +23,6 @@ _VALUE_FIELDS = 3
 #: a code declared by a parent for its children: "EUR", "CAD", "XOF"
 _CODE = re.compile(r"^[A-Z]{3}$")
 _NAME_KEYS = ("nom", "name", "titre", "title", "libelle", "label", "designation", "produit", "article")
-MAX_DEPTH = 64
 
 
 def scalar(value: Any) -> str:
@@ -93,11 +93,40 @@ def _name_of(obj: dict[str, Any]) -> str:
     return ""
 
 
-def read_tree(data: Any, context: tuple[str, ...] = ()) -> list[Block]:
-    """The records of a parsed JSON value."""
+def read_tree(
+    data: Any, context: tuple[str, ...] = (), *, limits: InputLimits | None = None, name: str = "JSON"
+) -> list[Block]:
+    """The records of a parsed JSON value, within ``limits`` (depth, records, fields of an object)."""
     out: list[Block] = []
-    _walk(data, context, (), out, depth=0)
+    _walk(data, context, (), out, depth=0, budget=_Budget(limits or InputLimits(), name))
     return out
+
+
+class _Budget:
+    """The limits of one walk, checked as it goes: a million items stop at the first one too many."""
+
+    def __init__(self, limits: InputLimits, name: str) -> None:
+        self.limits = limits
+        self.name = name
+
+    def check(self, data: Any, out: list[Block], depth: int) -> None:
+        limits = self.limits
+        if depth > limits.max_json_depth:
+            raise InvalidInput(
+                f"{self.name}: JSON nested deeper than {limits.max_json_depth} levels "
+                "(COMPTOIR_MAX_JSON_DEPTH)"
+            )
+        listed = len(data) if isinstance(data, list) else 0
+        if len(out) + listed > limits.max_items_per_document:
+            raise PayloadTooLarge(
+                f"{self.name}: more than {limits.max_items_per_document} records; split it into smaller "
+                "documents (COMPTOIR_MAX_ITEMS_PER_DOCUMENT)"
+            )
+        if isinstance(data, dict) and len(data) > limits.max_fields_per_record:
+            raise PayloadTooLarge(
+                f"{self.name}: an object has {len(data)} fields, more than the "
+                f"{limits.max_fields_per_record} allowed (COMPTOIR_MAX_FIELDS_PER_RECORD)"
+            )
 
 
 def _walk(
@@ -107,16 +136,16 @@ def _walk(
     out: list[Block],
     *,
     depth: int,
+    budget: _Budget,
 ) -> None:
-    if depth > MAX_DEPTH:
-        raise InvalidInput(f"JSON nested deeper than {MAX_DEPTH} levels")
+    budget.check(data, out, depth)
     if isinstance(data, list):
         scalars = [scalar(v) for v in data if _is_scalar(v)]
         if scalars and len(scalars) == len(data):
             out.extend(Record((("", s),), context) for s in scalars if s)
             return
         for item in data:
-            _walk(item, context, inherited, out, depth=depth + 1)
+            _walk(item, context, inherited, out, depth=depth + 1, budget=budget)
         return
     if not isinstance(data, dict):
         text = scalar(data)
@@ -131,7 +160,7 @@ def _walk(
                 variants = tuple((label, scalar(v)) for label, v in value.items() if scalar(v))
                 out.append(Record((("", key), *variants, *inherited), context))
             else:
-                _walk(value, (*context, humanize(key)), inherited, out, depth=depth + 1)
+                _walk(value, (*context, humanize(key)), inherited, out, depth=depth + 1, budget=budget)
         return
     fields: list[tuple[str, str]] = []
     nested: list[tuple[str, Any]] = []
@@ -152,4 +181,4 @@ def _walk(
             variants = tuple((label, scalar(v)) for label, v in value.items() if scalar(v))
             out.append(Record((("", humanize(key)), *variants, *inherited, *codes), below))
         else:
-            _walk(value, (*below, humanize(key)), inherited + codes, out, depth=depth + 1)
+            _walk(value, (*below, humanize(key)), inherited + codes, out, depth=depth + 1, budget=budget)
