@@ -30,6 +30,8 @@ from comptoir.facts.match import FactIndex
 from comptoir.facts.store import FactStore
 from comptoir.ingest.chunking import Chunker
 from comptoir.ingest.documents import DocumentStore
+from comptoir.jobs.runner import JobRunner
+from comptoir.jobs.store import JobStore
 from comptoir.retrieval.search import Searcher
 
 logger = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ class Comptoir:
             on_change=self.fact_store,
             models=self.models,
         )
+        self.jobs = JobStore(db)
         self.query_embedder = CachedQueryEmbedder(embedder, capacity=settings.query_embedding_cache_size)
         self.searcher = Searcher(
             db,
@@ -151,6 +154,18 @@ class Comptoir:
             db.close()
             release(target)
             raise
+
+    def job_runner(self) -> JobRunner:
+        """A worker for background ingestion jobs (``serve`` runs ``COMPTOIR_JOB_WORKERS`` of them)."""
+        settings = self.settings
+        return JobRunner(
+            self.jobs,
+            self.documents,
+            self.audit,
+            batch_documents=settings.job_batch_documents,
+            lease_s=settings.job_lease_s,
+            poll_s=settings.job_poll_s,
+        )
 
     def close(self) -> None:
         if self.providers:

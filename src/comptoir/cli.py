@@ -240,14 +240,20 @@ def ingest(ctx: click.Context, company_id: str, paths: tuple[Path, ...]) -> None
     files = _files(paths)
     if not files:
         raise InvalidInput("no supported files found")
-    documents = [parse_file(p.name, p.read_bytes(), source=str(p)) for p in files]
-    with _comptoir(_settings(ctx)) as app:
+    settings = _settings(ctx)
+    with _comptoir(settings) as app:
         app.companies.get(company_id=company_id)
-        with tqdm(total=len(documents), unit="doc", file=sys.stderr) as bar:
-            results = []
-            for doc in documents:
-                results.extend(app.documents.ingest(tenant_id=company_id, documents=[doc]))
-                bar.update(1)
+        batch = settings.job_batch_documents
+        results = []
+        with tqdm(total=len(files), unit="doc", file=sys.stderr) as bar:
+            # one path for every run: documents read, then embedded and written a batch at a time (shared
+            # embedding batches, one transaction and one relearning of the company's facts per batch)
+            for start in range(0, len(files), batch):
+                documents = [
+                    parse_file(p.name, p.read_bytes(), source=str(p)) for p in files[start : start + batch]
+                ]
+                results.extend(app.documents.ingest(tenant_id=company_id, documents=documents))
+                bar.update(len(documents))
     for r in results:
         click.echo(f"{r.status}\t{r.chunks} chunks\t{r.title}")
 
@@ -493,7 +499,11 @@ def db_url(ctx: click.Context) -> None:
 
 
 # the access commands live in their own module and register themselves on `main`
-from comptoir import cli_access  # noqa: E402, F401
+from comptoir import cli_access, cli_jobs  # noqa: E402, F401
 
 if __name__ == "__main__":
-    main()
+    # run as `python -m comptoir.cli`, this file is `__main__`: the commands of cli_access and cli_jobs
+    # registered themselves on the `main` of the module `comptoir.cli`
+    from comptoir.cli import main as registered
+
+    registered()

@@ -89,6 +89,22 @@ class Settings(BaseSettings):
     parse_request_seconds: float = Field(default=60.0, gt=0, le=3600, description="per request")
     parse_memory_bytes: int = Field(default=1024**3, ge=64 * 1024**2, description="per parsing process")
 
+    # -- background ingestion jobs --
+    job_threshold_chunks: int = Field(
+        default=500,
+        ge=0,
+        description="an upload of more chunks answers 202 with a job (?wait=true waits, ?wait=false never)",
+    )
+    job_workers: int = Field(default=1, ge=0, le=16, description="job worker threads inside `comptoir serve`")
+    job_batch_documents: int = Field(default=32, ge=1, le=1000, description="documents per job transaction")
+    job_lease_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="a running job whose worker is silent this long is taken over",
+    )
+    job_poll_s: float = Field(default=1.0, gt=0, le=60, description="how often an idle worker looks for jobs")
+
     # -- the embedded database and the process's life (privileges, shutdown) --
     service_user: str = Field(
         default="comptoir",  # comptoir.privileges.DEFAULT_SERVICE_USER

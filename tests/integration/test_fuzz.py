@@ -80,9 +80,7 @@ def _config() -> schemathesis.Config:
                     # must read in its format (`"format": "json"` with text that is not JSON: 422)
                     "include-name": "POST /v1/companies/{company_id}/documents",
                     "checks": {
-                        "positive_data_acceptance": {
-                            "expected-statuses": ["2xx", "404", "413", "415", "422"]
-                        }
+                        "positive_data_acceptance": {"expected-statuses": ["2xx", "404", "413", "415", "422"]}
                     },
                 }
             ],
@@ -214,7 +212,7 @@ def _fuzz(operation: Operation, mode: schemathesis.GenerationMode, target: Targe
 def _url(path: str) -> str:
     """``path`` with its parameters filled: the fuzzed company, and a UUID (a valid user id too)."""
     filled = path.replace("{company_id}", COMPANY)
-    for name in ("document_id", "key_id", "user_id"):
+    for name in ("document_id", "key_id", "user_id", "job_id"):
         filled = filled.replace("{" + name + "}", "8a0e3c55-6b1f-4c1e-9a55-3d7d2f0b7a11")
     assert "{" not in filled, f"fill the parameters of {path}"
     return filled

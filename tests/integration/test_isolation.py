@@ -130,8 +130,9 @@ def test_catalog_audit_of_the_application_role(test_db: ClonedDatabase) -> None:
     # the one exception is the tenant registry, which holds ids only (no names, keys or knowledge)
     assert set(by_name) - {"tenants"} == set(TENANT_TABLES)
     for table in TENANT_TABLES:
-        # the audit log has one more policy: the operator's read-only listing across companies
-        assert by_name[table] == (True, True, 2 if table == "audit_log" else 1), table
+        # one more policy for the operator's read-only audit listing across companies, and for the
+        # workers that claim ingestion jobs across companies (job rows only, not their documents)
+        assert by_name[table] == (True, True, 2 if table in ("audit_log", "ingest_jobs") else 1), table
     with psycopg.connect(test_db.owner_url) as conn:
         columns = {
             r[0]

@@ -14,6 +14,7 @@ from comptoir.api import (
     routes_documents,
     routes_facts,
     routes_health,
+    routes_jobs,
     routes_keys,
     routes_limits,
 )
@@ -51,6 +52,7 @@ def create_app(comptoir: Comptoir) -> FastAPI:
     app.include_router(routes_keys.router)
     app.include_router(routes_limits.router)
     app.include_router(routes_audit.router)
+    app.include_router(routes_jobs.router)  # its lifespan runs the job workers
 
     app.include_router(routes_health.router)  # its lifespan keeps /healthz's view of the database fresh
 

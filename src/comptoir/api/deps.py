@@ -153,10 +153,18 @@ def admit_chat(company_id: str, caller: Caller, comptoir: Comptoir) -> tuple[str
     return tenant, comptoir.limiter.admit_message_alone(company_id=tenant)
 
 
-def resolve_tenant(company_id: str, caller: CallerDep, comptoir: ComptoirDep) -> str:
-    """The company of the path, for its admin routes: the operator, or an admin key of that company."""
+def require_admin_scope(caller: CallerDep) -> Caller:
+    """The operator or an admin key (a chat key may only chat): checked before the path is read."""
     if caller.scope == "chat":
         raise Forbidden("this key's scope is chat: it may only use the chat routes")
+    return caller
+
+
+AdminScopeDep = Annotated[Caller, Depends(require_admin_scope)]
+
+
+def resolve_tenant(company_id: str, caller: AdminScopeDep, comptoir: ComptoirDep) -> str:
+    """The company of the path, for its admin routes: the operator, or an admin key of that company."""
     return resolve_chat_tenant(company_id, caller, comptoir)
 
 

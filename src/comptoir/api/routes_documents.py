@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -21,6 +22,7 @@ from comptoir.api.schemas import (
     SearchOut,
     read_documents,
 )
+from comptoir.api.schemas_jobs import JobOut, job_out
 from comptoir.app import Comptoir
 from comptoir.db.database import Connection
 from comptoir.errors import InvalidInput, UnsupportedMediaType
@@ -86,14 +88,29 @@ async def _files_of(request: Request, comptoir: Comptoir) -> UploadedFiles:
     return UploadedFiles(files, _budget(comptoir))
 
 
-@router.post("/documents", response_model=DocumentsOut, openapi_extra=_DOCUMENTS_BODY)
+@router.post(
+    "/documents",
+    response_model=DocumentsOut,
+    openapi_extra=_DOCUMENTS_BODY,
+    responses={202: {"model": JobOut, "description": "accepted: written by a background job"}},
+)
 async def add_documents(
-    request: Request, tenant: TenantDep, caller: CallerDep, comptoir: ComptoirDep
-) -> DocumentsOut:
+    request: Request,
+    tenant: TenantDep,
+    caller: CallerDep,
+    comptoir: ComptoirDep,
+    wait: bool | None = Query(
+        None,
+        description="true: answer once written; false: answer 202 with a job at once; "
+        "default: a job when the upload exceeds COMPTOIR_JOB_THRESHOLD_CHUNKS chunks",
+    ),
+) -> DocumentsOut | JSONResponse:
     """Add or replace documents: `{"documents": [{"title", "text", "source"?, "metadata"?}]}` as JSON,
     or files (.txt .md .csv .json .jsonl .html .pdf .docx .xlsx) as multipart form data. Every document is
-    read and checked before any is stored, and all are stored in one transaction: one bad document stores
-    nothing. Reading runs in a separate process, with a time and a memory budget."""
+    read and checked before any is stored: one bad document stores nothing. Reading runs in a separate
+    process, with a time and a memory budget. A small upload is stored in one transaction before the
+    answer; a large one (or any with `?wait=false`) becomes a background job, answered 202: follow it at
+    `GET /v1/jobs/{id}`."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         parse_request: ParseRequest = await _files_of(request, comptoir)
@@ -104,6 +121,12 @@ async def add_documents(
             f"unsupported content type {content_type!r}: send application/json or multipart/form-data"
         )
     documents = await _parse(comptoir, parse_request)
+    chunks = [len(d.chunks) if d.chunks is not None else len(comptoir.documents.chunk(d)) for d in documents]
+    if wait is False or (wait is None and sum(chunks) > comptoir.settings.job_threshold_chunks):
+        job = await run_in_threadpool(
+            comptoir.jobs.submit, tenant_id=tenant, documents=documents, chunks=chunks, actor=caller.actor
+        )
+        return JSONResponse(job_out(job).model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
 
     def audited(conn: Connection, changed: list[IngestResult]) -> None:
         for result in changed:

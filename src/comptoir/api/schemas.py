@@ -84,7 +84,9 @@ UnitFraction = Annotated[float, Field(ge=0, le=1), AfterValidator(_fraction)]
 
 
 #: how a JSON document's text is read: one of the text formats, in any case (documented in lower case)
-TextFormat = Annotated[str, Field(json_schema_extra={"enum": sorted(TEXT_FORMATS)}), AfterValidator(_known_format)]
+TextFormat = Annotated[
+    str, Field(json_schema_extra={"enum": sorted(TEXT_FORMATS)}), AfterValidator(_known_format)
+]
 #: its maximum is the server's COMPTOIR_MAX_K, written into the OpenAPI document when it is built
 SearchK = Annotated[int, Field(ge=1), BeforeValidator(whole_number)]
 

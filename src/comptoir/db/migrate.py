@@ -35,6 +35,8 @@ TENANT_TABLES = (
     "rate_buckets",
     "usage_counters",
     "audit_log",
+    "ingest_jobs",
+    "ingest_job_items",
 )
 
 

@@ -109,6 +109,16 @@ def _digest(*parts: str) -> bytes:
     return h.digest()
 
 
+def _in_order(
+    prepared: list[_Prepared], results: dict[str, IngestResult], existing: dict[str, dict[str, Any]]
+) -> list[IngestResult]:
+    """Each document's result, in the order sent; one not written is unchanged."""
+    return [
+        results.get(p.key) or IngestResult(existing[p.key]["document_id"], p.doc.title, "unchanged", 0, 0)
+        for p in prepared
+    ]
+
+
 class ChangeHook(Protocol):
     """Told of changes to a company's documents (company facts learn from them)."""
 
@@ -152,11 +162,14 @@ class DocumentStore:
         tenant_id: str,
         documents: Sequence[ParsedDocument],
         on_written: Callable[[Connection, list[IngestResult]], None] | None = None,
+        on_results: Callable[[Connection, list[IngestResult]], None] | None = None,
     ) -> list[IngestResult]:
         """Store documents, all or none. Every document is chunked and checked before anything is
         written; the chunks of all changed documents are embedded in shared batches, outside any
         transaction; then every document is written, and the company's facts learned again, in one
-        transaction, in which ``on_written`` is told what changed (the audit log records it there)."""
+        transaction, in which ``on_written`` is told what changed (the audit log records it there) and
+        ``on_results`` every document's result, unchanged ones too (an ingestion job records its
+        progress there: the transaction is opened for it even when nothing changed)."""
         prepared = [self._prepare(doc) for doc in documents]
         with self.db.tenant(tenant_id) as conn:
             if self.models:
@@ -170,10 +183,10 @@ class DocumentStore:
             tenant_id, [t for texts in inputs for t in texts], [h for group in hashes for h in group]
         )
         results: dict[str, IngestResult] = {}
-        if changed:
+        if changed or on_results:
             with self.db.tenant(tenant_id) as conn:
                 conn.execute(LOCK_COMPANY, (tenant_id,))
-                if self.models:
+                if self.models and changed:
                     self.models.check(conn, tenant_id=tenant_id, record=True)
                 offset = 0
                 for item, item_hashes in zip(changed, hashes, strict=True):
@@ -187,6 +200,8 @@ class DocumentStore:
                     conn.execute(BUMP_KNOWLEDGE, (tenant_id,))  # one version per request
                     if on_written:
                         on_written(conn, [r for r in results.values() if r.status != "unchanged"])
+                if on_results:
+                    on_results(conn, _in_order(prepared, results, existing))
         for result in results.values():
             if result.status != "unchanged":
                 logger.info(
@@ -198,10 +213,7 @@ class DocumentStore:
                         "chunks": result.chunks,
                     },
                 )
-        return [
-            results.get(p.key) or IngestResult(existing[p.key]["document_id"], p.doc.title, "unchanged", 0, 0)
-            for p in prepared
-        ]
+        return _in_order(prepared, results, existing)
 
     def _prepare(self, doc: ParsedDocument) -> _Prepared:
         metadata = json.dumps(doc.metadata, sort_keys=True, ensure_ascii=False)
