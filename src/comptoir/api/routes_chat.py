@@ -4,6 +4,7 @@ official SDKs work unchanged with `model` = company id and `user` = user id."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from comptoir.api.deps import CallerDep, ChatCallerDep, ComptoirDep, admit_chat
-from comptoir.api.schemas import ChatIn, ChatOut, OpenAIChatIn, SourceOut
+from comptoir.api.schemas import VISIBLE, ChatIn, ChatOut, OpenAIChatIn, SourceOut
 from comptoir.chat.pipeline import ChatAnswer, ChatEvent
 from comptoir.errors import ComptoirError, InvalidInput
 
@@ -152,13 +153,17 @@ def chat(body: ChatIn, caller: ChatCallerDep, comptoir: ComptoirDep) -> Any:
     )
 
 
+#: a character that stays once the message is normalised
+_VISIBLE = re.compile(VISIBLE)
+
+
 def _question(body: OpenAIChatIn) -> str:
     for message in reversed(body.messages):
         if message.role == "user":
             content = message.content
             if isinstance(content, list):
                 content = "\n".join(str(p.get("text", "")) for p in content if p.get("type") == "text")
-            if content and content.strip():
+            if content and _VISIBLE.search(content):  # what the document's `contains` says
                 return content
     raise InvalidInput("messages must contain a user message with text")
 

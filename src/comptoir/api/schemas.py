@@ -9,6 +9,7 @@ character). Fractions stored as ``real`` are rounded to 6 decimals: 2.2e-308 wou
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -42,6 +43,12 @@ def _clean_metadata(value: Any) -> Any:
         return {clean_content(k): _clean_metadata(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_clean_metadata(item) for item in value]
+    return value
+
+
+def _has_visible(value: str) -> str:
+    if not re.search(VISIBLE, value):
+        raise ValueError("must hold visible characters")
     return value
 
 
@@ -197,7 +204,9 @@ class DocumentList(BaseModel):
 
 
 class SearchIn(Strict):
-    query: Content = Field(min_length=1)
+    query: Annotated[Content, AfterValidator(_has_visible)] = Field(
+        min_length=1, json_schema_extra={"pattern": VISIBLE}
+    )
     k: SearchK = Field(default=5, description="results wanted, at most COMPTOIR_MAX_K (default 50)")
 
 
