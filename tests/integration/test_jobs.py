@@ -64,7 +64,7 @@ def test_a_large_upload_becomes_a_job_that_reports_each_document(make_comptoir: 
         assert accepted.status_code == 202, accepted.text
         job = accepted.json()
         assert job["status"] == "queued" and job["progress"]["documents_total"] == 5
-        assert job["url"] == f"/v1/jobs/{job['id']}"
+        assert job["url"] == f"/v1/jobs/{job['id']}" and job["job_id"] == job["id"]
         done = follow(client, job["url"], bearer(key))
         assert done["status"] == "done", done
         assert done["progress"] == {

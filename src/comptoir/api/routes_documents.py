@@ -22,7 +22,7 @@ from comptoir.api.schemas import (
     SearchOut,
     read_documents,
 )
-from comptoir.api.schemas_jobs import JobOut, job_out
+from comptoir.api.schemas_jobs import JobAccepted, job_out
 from comptoir.app import Comptoir
 from comptoir.db.database import Connection
 from comptoir.errors import InvalidInput, UnsupportedMediaType
@@ -92,7 +92,7 @@ async def _files_of(request: Request, comptoir: Comptoir) -> UploadedFiles:
     "/documents",
     response_model=DocumentsOut,
     openapi_extra=_DOCUMENTS_BODY,
-    responses={202: {"model": JobOut, "description": "accepted: written by a background job"}},
+    responses={202: {"model": JobAccepted, "description": "accepted: written by a background job"}},
 )
 async def add_documents(
     request: Request,
@@ -126,7 +126,8 @@ async def add_documents(
         job = await run_in_threadpool(
             comptoir.jobs.submit, tenant_id=tenant, documents=documents, chunks=chunks, actor=caller.actor
         )
-        return JSONResponse(job_out(job).model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
+        accepted = JobAccepted(**job_out(job).model_dump(), job_id=job.id)
+        return JSONResponse(accepted.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
 
     def audited(conn: Connection, changed: list[IngestResult]) -> None:
         for result in changed:

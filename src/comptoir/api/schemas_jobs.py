@@ -44,6 +44,12 @@ class JobOut(BaseModel):
     documents: list[JobItemOut] | None = Field(default=None, description="each document's result")
 
 
+class JobAccepted(JobOut):
+    """The answer to an upload that became a job (202)."""
+
+    job_id: uuid.UUID = Field(description="the job to follow at `url` (the same as `id`)")
+
+
 class JobList(BaseModel):
     jobs: list[JobOut]
 
