@@ -193,3 +193,21 @@ def test_sigkill_in_the_middle_of_a_thousand_document_job(tmp_path: Path) -> Non
                 assert [h["title"] for h in hits][:1] == [f"Question {i}"]
     finally:
         assert second.stop() == 0
+
+
+def test_a_worker_that_stops_between_batches_hands_its_job_back(
+    make_comptoir: MakeComptoir, fake_embedder: Embedder
+) -> None:
+    comptoir = make_comptoir(fake_embedder)
+    with TestClient(create_app(comptoir)) as client:
+        create_company(client, "awa")
+    documents = [parse_text(f"Question {i}", faq(i)["text"], source=None, metadata={}) for i in range(3)]
+    job = comptoir.jobs.submit(tenant_id="awa", documents=documents, chunks=[1] * 3, actor=CLI)
+    stopping = JobRunner(comptoir.jobs, comptoir.documents, comptoir.audit, lease_s=600)
+    stopping.request_stop()  # as SIGTERM would, once the job is claimed
+    assert stopping.run_once()
+    back = comptoir.jobs.get(tenant_id="awa", job_id=job.id)
+    assert (back.status, back.attempts, back.documents_done) == ("queued", 1, 0)
+    # the next worker need not wait for the 600 s lease
+    assert JobRunner(comptoir.jobs, comptoir.documents, comptoir.audit).run_once()
+    assert comptoir.jobs.get(tenant_id="awa", job_id=job.id).status == "done"

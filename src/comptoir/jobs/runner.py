@@ -63,6 +63,8 @@ class JobRunner:
                     )
                     break
                 self._write(claim, pending)
+            else:
+                self.jobs.release(claim)  # stopping between batches: the next worker goes on at once
         except DatabaseError:
             raise  # the job stays under its lease and is taken over once the database is back
         except Exception as exc:  # a bug, not a bad document: the job says so rather than retrying forever

@@ -66,6 +66,9 @@ _RESULT = """
 _RENEW = """
     UPDATE ingest_jobs SET lease_until = clock_timestamp() + make_interval(secs => %s)
     WHERE tenant_id = %s AND job_id = %s"""
+_RELEASE = """
+    UPDATE ingest_jobs SET status = 'queued', lease_until = NULL
+    WHERE tenant_id = %s AND job_id = %s AND status = 'running'"""
 _FINISH = """
     UPDATE ingest_jobs SET status = %s, error = %s, lease_until = NULL, finished_at = clock_timestamp()
     WHERE tenant_id = %s AND job_id = %s AND status = 'running'"""
@@ -235,6 +238,12 @@ class JobStore:
                     "ordinal": ordinal,
                 },
             )
+
+    def release(self, claim: Claim) -> None:
+        """Back to the queue (a worker stopping between batches): the next worker need not wait for the
+        lease to pass."""
+        with self.db.tenant(claim.company_id) as conn:
+            conn.execute(_RELEASE, (claim.company_id, claim.job_id))
 
     def finish(self, claim: Claim, *, status: JobStatus = "done", error: str | None = None) -> None:
         with self.db.tenant(claim.company_id) as conn:
