@@ -11,13 +11,12 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from comptoir.access.audit import CLI
 from comptoir.cli import main
-from comptoir.ingest.loaders import parse_text
 from tests.conftest import ClonedDatabase
 from tests.integration.conftest import MakeComptoir
 from tests.integration.serve_process import wait_until
 from tests.integration.test_cli import _env
+from tests.integration.test_jobs import submit_faq_job
 
 
 def test_a_worker_process_runs_jobs_and_stops_on_sigterm(
@@ -27,10 +26,7 @@ def test_a_worker_process_runs_jobs_and_stops_on_sigterm(
     env = _env(test_db, tmp_path, COMPTOIR_EMBEDDING_BACKEND="fake", COMPTOIR_JOB_POLL_S="0.1")
     assert runner.invoke(main, ["company", "create", "awa", "--name", "Awa"], env=env).exit_code == 0
     comptoir = make_comptoir()
-    documents = [
-        parse_text(f"Tarif {i}", f"Le service {i} coûte {i} F.", source=None, metadata={}) for i in range(5)
-    ]
-    job = comptoir.jobs.submit(tenant_id="awa", documents=documents, chunks=[1] * 5, actor=CLI)
+    job = submit_faq_job(comptoir, 5)
 
     worker = subprocess.Popen(
         [sys.executable, "-m", "comptoir.cli", "worker", "--threads", "2"],

@@ -16,9 +16,11 @@ from fastapi.testclient import TestClient
 
 from comptoir.access.audit import CLI
 from comptoir.api.app import create_app
+from comptoir.app import Comptoir
 from comptoir.embedding.base import Embedder
 from comptoir.ingest.loaders import parse_text
 from comptoir.jobs.runner import JobRunner
+from comptoir.jobs.store import Job
 from tests.integration.conftest import MakeComptoir, admin, bearer, create_company
 from tests.integration.serve_process import (
     ServeProcess,
@@ -35,6 +37,17 @@ def faq(i: int) -> dict[str, Any]:
         "text": f"Quel est le tarif du service mot{i:04d}x ? Le service mot{i:04d}x coûte {1000 + i} F, "
         f"livraison comprise, du lundi au samedi.",
     }
+
+
+def submit_faq_job(comptoir: Comptoir, count: int) -> Job:
+    """A queued job of ``count`` FAQ documents for the company ``awa``, as an upload submits one: read
+    and chunked."""
+    documents = []
+    for i in range(count):
+        doc = parse_text(f"Question {i}", faq(i)["text"], source=faq(i)["source"], metadata={})
+        doc.chunks = comptoir.documents.chunk(doc)
+        documents.append(doc)
+    return comptoir.jobs.submit(tenant_id="awa", documents=documents, actor=CLI)
 
 
 def follow(
@@ -122,10 +135,7 @@ def test_a_job_whose_worker_died_is_taken_over_where_it_stopped(
     comptoir = make_comptoir(fake_embedder)
     with TestClient(create_app(comptoir)) as client:
         create_company(client, "awa")
-    documents = [
-        parse_text(f"Question {i}", faq(i)["text"], source=faq(i)["source"], metadata={}) for i in range(10)
-    ]
-    job = comptoir.jobs.submit(tenant_id="awa", documents=documents, chunks=[1] * 10, actor=CLI)
+    job = submit_faq_job(comptoir, 10)
     first = JobRunner(comptoir.jobs, comptoir.documents, comptoir.audit, batch_documents=4, lease_s=0.3)
     claim = first.jobs.claim(lease_s=0.3)
     assert claim is not None and claim.job_id == job.id
@@ -201,8 +211,7 @@ def test_a_worker_that_stops_between_batches_hands_its_job_back(
     comptoir = make_comptoir(fake_embedder)
     with TestClient(create_app(comptoir)) as client:
         create_company(client, "awa")
-    documents = [parse_text(f"Question {i}", faq(i)["text"], source=None, metadata={}) for i in range(3)]
-    job = comptoir.jobs.submit(tenant_id="awa", documents=documents, chunks=[1] * 3, actor=CLI)
+    job = submit_faq_job(comptoir, 3)
     stopping = JobRunner(comptoir.jobs, comptoir.documents, comptoir.audit, lease_s=600)
     stopping.request_stop()  # as SIGTERM would, once the job is claimed
     assert stopping.run_once()

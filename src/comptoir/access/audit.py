@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from comptoir.db.database import Connection, Database
+from comptoir.ingest.documents import IngestResult
 
 ActorScope = Literal["operator", "admin", "chat", "cli"]
 
@@ -95,6 +97,30 @@ class AuditLog:
         }
         with self.db.tenant(company_id, within=conn) as tx:
             tx.execute(_RECORD, params)
+
+    def documents_written(
+        self,
+        conn: Connection,
+        *,
+        company_id: str,
+        actor: Actor,
+        written: Sequence[IngestResult],
+        job: uuid.UUID | None = None,
+    ) -> None:
+        """``document.add`` or ``document.replace`` for each written document, in the transaction that
+        wrote it (an upload's, or a job's batch: ``job`` says which)."""
+        for result in written:
+            details: dict[str, Any] = {"title": result.title, "chunks": result.chunks}
+            if job is not None:
+                details["job"] = str(job)
+            self.record(
+                company_id=company_id,
+                actor=actor,
+                action="document.add" if result.status == "indexed" else "document.replace",
+                target=str(result.id),
+                details=details,
+                conn=conn,
+            )
 
     def company(self, *, company_id: str, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
         """The company's entries, newest first; ``before``: an entry id, for the next page."""

@@ -121,26 +121,16 @@ async def add_documents(
             f"unsupported content type {content_type!r}: send application/json or multipart/form-data"
         )
     documents = await _parse(comptoir, parse_request)
-    chunks = [len(d.chunks) if d.chunks is not None else len(comptoir.documents.chunk(d)) for d in documents]
-    if wait is False or (wait is None and sum(chunks) > comptoir.settings.job_threshold_chunks):
+    chunks = sum(len(d.chunks or ()) for d in documents)  # the parsing processes chunked them
+    if wait is False or (wait is None and chunks > comptoir.settings.job_threshold_chunks):
         job = await run_in_threadpool(
-            comptoir.jobs.submit, tenant_id=tenant, documents=documents, chunks=chunks, actor=caller.actor
+            comptoir.jobs.submit, tenant_id=tenant, documents=documents, actor=caller.actor
         )
         accepted = JobAccepted(**job_out(job).model_dump(), job_id=job.id)
         return JSONResponse(accepted.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
 
-    def audited(conn: Connection, changed: list[IngestResult]) -> None:
-        for result in changed:
-            action = "document.add" if result.status == "indexed" else "document.replace"
-            details = {"title": result.title, "chunks": result.chunks}
-            comptoir.audit.record(
-                company_id=tenant,
-                actor=caller.actor,
-                action=action,
-                target=str(result.id),
-                details=details,
-                conn=conn,
-            )
+    def audited(conn: Connection, written: list[IngestResult]) -> None:
+        comptoir.audit.documents_written(conn, company_id=tenant, actor=caller.actor, written=written)
 
     results = await run_in_threadpool(
         comptoir.documents.ingest, tenant_id=tenant, documents=documents, on_written=audited

@@ -90,16 +90,10 @@ class JobRunner:
         def record(conn: Connection, results: list[IngestResult]) -> None:
             self.jobs.record(conn, claim, ordinals, results, self.lease_s)
 
-        def audited(conn: Connection, changed: list[IngestResult]) -> None:
-            for result in changed:
-                self.audit.record(
-                    company_id=claim.company_id,
-                    actor=claim.actor,
-                    action="document.add" if result.status == "indexed" else "document.replace",
-                    target=str(result.id),
-                    details={"title": result.title, "chunks": result.chunks, "job": str(claim.job_id)},
-                    conn=conn,
-                )
+        def audited(conn: Connection, written: list[IngestResult]) -> None:
+            self.audit.documents_written(
+                conn, company_id=claim.company_id, actor=claim.actor, written=written, job=claim.job_id
+            )
 
         self.documents.ingest(
             tenant_id=claim.company_id,
@@ -129,6 +123,6 @@ class JobRunner:
         self._stop.set()
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        self._stop.set()
+        self.request_stop()
         if self._thread is not None:
             self._thread.join(timeout_s)

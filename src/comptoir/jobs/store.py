@@ -131,14 +131,30 @@ def _job(row: dict[str, Any], items: list[JobItem] | None = None) -> Job:
     )
 
 
+def _result(
+    claim: Claim, ordinal: int, status: str, *, document_id: uuid.UUID | None = None, error: str | None = None
+) -> dict[str, Any]:
+    """The parameters of ``_RESULT``: one item's result."""
+    return {
+        "status": status,
+        "document": document_id,
+        "error": error,
+        "tenant": claim.company_id,
+        "job": claim.job_id,
+        "ordinal": ordinal,
+    }
+
+
 class JobStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def submit(
-        self, *, tenant_id: str, documents: Sequence[ParsedDocument], chunks: Sequence[int], actor: Actor
-    ) -> Job:
-        """A queued job for documents already read and checked; ``chunks``: each one's chunk count."""
+    def submit(self, *, tenant_id: str, documents: Sequence[ParsedDocument], actor: Actor) -> Job:
+        """A queued job for documents already read, checked and chunked (the job writes their chunks as
+        they are)."""
+        if any(doc.chunks is None for doc in documents):
+            raise ValueError("a job's documents are submitted chunked")
+        chunks = [len(doc.chunks or ()) for doc in documents]
         job_id = uuid.uuid4()
         with self.db.tenant(tenant_id) as conn:
             conn.execute(
@@ -212,14 +228,7 @@ class JobStore:
             cur.executemany(
                 _RESULT,
                 [
-                    {
-                        "status": result.status,
-                        "document": result.id,
-                        "error": None,
-                        "tenant": claim.company_id,
-                        "job": claim.job_id,
-                        "ordinal": ordinal,
-                    }
+                    _result(claim, ordinal, result.status, document_id=result.id)
                     for ordinal, result in zip(ordinals, results, strict=True)
                 ],
             )
@@ -227,17 +236,7 @@ class JobStore:
 
     def fail_item(self, claim: Claim, ordinal: int, error: str) -> None:
         with self.db.tenant(claim.company_id) as conn:
-            conn.execute(
-                _RESULT,
-                {
-                    "status": "failed",
-                    "document": None,
-                    "error": error,
-                    "tenant": claim.company_id,
-                    "job": claim.job_id,
-                    "ordinal": ordinal,
-                },
-            )
+            conn.execute(_RESULT, _result(claim, ordinal, "failed", error=error))
 
     def release(self, claim: Claim) -> None:
         """Back to the queue (a worker stopping between batches): the next worker need not wait for the
