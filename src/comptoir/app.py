@@ -23,8 +23,8 @@ from comptoir.config import Settings
 from comptoir.db.bootstrap import DatabaseTarget, prepare, release
 from comptoir.db.database import Database
 from comptoir.embedding import Embedder, build_embedder
-from comptoir.embedding.cached import CachedQueryEmbedder
-from comptoir.embedding.models import ModelRegistry
+from comptoir.embedding.factory import build_alternatives
+from comptoir.embedding.models import MULTILINGUAL, ModelRegistry
 from comptoir.errors import ConfigurationError
 from comptoir.facts.match import FactIndex
 from comptoir.facts.store import FactStore
@@ -79,7 +79,13 @@ class Comptoir:
         self.keys = self.companies.keys
         self.limiter = Limiter(db, Limits.defaults(settings))
         self.audit = AuditLog(db)
-        self.models = ModelRegistry(db, embedder)
+        self.models = ModelRegistry(
+            db,
+            embedder,
+            alternatives=build_alternatives(settings),
+            languages=dict.fromkeys(settings.multilingual_language_list, MULTILINGUAL),
+            query_cache_size=settings.query_embedding_cache_size,
+        )
         self.fact_store = FactStore(db)
         self.fact_index = FactIndex(self.fact_store)
         self.documents = DocumentStore(
@@ -90,7 +96,7 @@ class Comptoir:
             models=self.models,
         )
         self.jobs = JobStore(db)
-        self.query_embedder = CachedQueryEmbedder(embedder, capacity=settings.query_embedding_cache_size)
+        self.query_embedder = self.models.query_embedder(None)  # the default model's
         self.searcher = Searcher(
             db,
             self.query_embedder,

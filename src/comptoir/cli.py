@@ -153,15 +153,33 @@ def company() -> None:
 @click.argument("company_id")
 @click.option("--name", required=True)
 @click.option("--language", type=click.Choice(["fr", "en", "simple"]), default="fr", show_default=True)
+@click.option(
+    "--model",
+    type=click.Choice(["default", "multilingual"]),
+    default=None,
+    help="the embedding model [default: by language, COMPTOIR_MULTILINGUAL_LANGUAGES]",
+)
 @click.pass_context
-def company_create(ctx: click.Context, company_id: str, name: str, language: str) -> None:
+def company_create(ctx: click.Context, company_id: str, name: str, language: str, model: str | None) -> None:
     """Create a company and print its API key (shown once)."""
     with _comptoir(_settings(ctx), with_model=False) as app:
         created, key = app.companies.create(
-            company_id=company_id, name=name, language=language, audit=app.audit
+            company_id=company_id,
+            name=name,
+            language=language,
+            embedding_model=app.models.model_for(name=model, language=language),
+            audit=app.audit,
         )
     click.echo(
-        json.dumps({"id": created.id, "name": created.name, "language": created.language, "api_key": key})
+        json.dumps(
+            {
+                "id": created.id,
+                "name": created.name,
+                "language": created.language,
+                "embedding_model": created.embedding_model,
+                "api_key": key,
+            }
+        )
     )
 
 
@@ -340,29 +358,40 @@ def facts(ctx: click.Context, company_id: str, kind: str | None, relearn: bool) 
     "--company",
     "company_id",
     envvar="COMPTOIR_COMPANY",
-    help="one company; default: every company whose vectors come from another model",
+    help="one company; default: every company whose vectors come from a model this server lacks",
+)
+@click.option(
+    "--model",
+    type=click.Choice(["default", "multilingual"]),
+    default=None,
+    help="with --company: move it to this model [default: the default model]",
 )
 @click.pass_context
-def reembed(ctx: click.Context, company_id: str | None) -> None:
-    """Re-embed companies with the configured model (after changing COMPTOIR_EMBEDDING_MODEL)."""
+def reembed(ctx: click.Context, company_id: str | None, model: str | None) -> None:
+    """Re-embed companies: after changing COMPTOIR_EMBEDDING_MODEL, or to move one to another model."""
     from tqdm import tqdm
 
+    if model and not company_id:
+        raise click.UsageError("--model needs --company")
     with _comptoir(_settings(ctx)) as app:
-        model = app.embedder.model_id
+        model_id = app.models.resolve(model)
+        known = set(app.models.names().values())
         targets = (
             [company_id]
             if company_id
             else [
-                c.id for c in app.companies.list() if app.models.recorded(tenant_id=c.id) not in (None, model)
+                c.id
+                for c in app.companies.list()
+                if app.models.recorded(tenant_id=c.id) not in (None, *known)
             ]
         )
         if not targets:
-            click.echo(f"every company is already embedded with {model}")
+            click.echo(f"every company is embedded with a model this server has ({', '.join(sorted(known))})")
         for target in targets:
             app.companies.get(company_id=target)
             with tqdm(desc=target, unit="chunk", file=sys.stderr) as bar:
-                count = app.models.reembed(tenant_id=target, progress=bar.update)
-            click.echo(f"{target}: {count} chunks re-embedded with {model}")
+                count = app.models.reembed(tenant_id=target, model_id=model_id, progress=bar.update)
+            click.echo(f"{target}: {count} chunks re-embedded with {model_id}")
 
 
 @main.group("eval")
@@ -391,6 +420,13 @@ def eval_group() -> None:
     type=click.FloatRange(0, 1),
     help="also a hybrid line with this dense share of the fusion (repeatable)",
 )
+@click.option(
+    "--embedder",
+    type=click.Choice(["default", "multilingual"]),
+    default="default",
+    show_default=True,
+    help="the evaluation company's embedding model",
+)
 @click.option("--keep", is_flag=True, help="keep the evaluation company afterwards")
 @click.pass_context
 def eval_retrieval(
@@ -401,6 +437,7 @@ def eval_retrieval(
     max_queries: int | None,
     modes: tuple[str, ...],
     dense_weights: tuple[float, ...],
+    embedder: str,
     keep: bool,
 ) -> None:
     """nDCG@10, Recall@10, Recall@100 and MRR@10 of dense, full-text and hybrid search on a BEIR dataset
@@ -415,13 +452,16 @@ def eval_retrieval(
     with _comptoir(_settings(ctx)) as app:
         name = "".join(c if c.isalnum() else "-" for c in dataset.name.lower())[:40].strip("-") or "dataset"
         tenant = f"eval-{name}-{secrets.token_hex(3)}"
-        app.companies.create(company_id=tenant, name=f"evaluation of {dataset.name}", language=language)
+        model = app.models.model_for(name=embedder, language=language)
+        app.companies.create(
+            company_id=tenant, name=f"evaluation of {dataset.name}", language=language, embedding_model=model
+        )
         try:
             with tqdm(total=len(dataset.corpus), desc="ingest", unit="doc", file=sys.stderr) as bar:
                 ids, rate = ingest_corpus(app, tenant, dataset, progress=bar.update)
             click.echo(
                 f"{dataset.name}: {len(dataset.corpus)} documents, {len(dataset.queries)} queries ({split}); "
-                f"embedder {app.embedder.name}; ingestion {rate:.0f} chunks/s"
+                f"embedder {app.models.embedder_for(model).name}; ingestion {rate:.0f} chunks/s"
             )
             chosen = tuple(modes) or MODES
             for scores in evaluate(app, tenant, dataset, ids, modes=chosen, dense_weights=dense_weights):  # type: ignore[arg-type]
@@ -438,15 +478,73 @@ def bench_group() -> None:
 
 @bench_group.command("embed")
 @click.option("--texts", type=int, default=512, show_default=True)
+@click.option(
+    "--dataset",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="embed the chunks of this BEIR corpus [default: the demo companies' chunks]",
+)
 @click.pass_context
-def bench_embed(ctx: click.Context, texts: int) -> None:
+def bench_embed(ctx: click.Context, texts: int, dataset: Path | None) -> None:
     """Chunks/s and single-query latency of each available embedding backend, side by side."""
-    from comptoir.embedding.benchmark import available_backends, measure, sample_texts
+    from comptoir.embedding.benchmark import available_backends, corpus_texts, measure, sample_texts
 
     settings = _settings(ctx)
-    results = measure([backend() for backend in available_backends(settings)], sample_texts(texts))
+    chunks = corpus_texts(dataset, texts) if dataset else sample_texts(texts)
+    results = measure([backend() for backend in available_backends(settings)], chunks)
     for result in results:
         click.echo(result.line(baseline=results[0]))
+
+
+@bench_group.command("ingest")
+@click.option("--url", default=None, help="a running server [default: one started on a temporary directory]")
+@click.option("--admin-key", envvar="COMPTOIR_ADMIN_KEY", default=None, help="the operator's key, with --url")
+@click.option("--clients", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option(
+    "--phase",
+    "phases",
+    multiple=True,
+    type=click.IntRange(1, 100_000),
+    help="documents [default: 100 500 1000]",
+)
+@click.pass_context
+def bench_ingest(
+    ctx: click.Context, url: str | None, admin_key: str | None, clients: int, phases: tuple[int, ...]
+) -> None:
+    """Load phases over HTTP: FAQ-sized documents, one per request from concurrent clients, into a fresh
+    company per phase; one line per phase with its success rate, documents/s and P50/P95 per request.
+    Exits 1 when a document failed."""
+    from contextlib import nullcontext
+
+    import httpx
+    from tqdm import tqdm
+
+    from comptoir.evaluation.load import PHASES, IngestLoad, LoadError
+    from comptoir.evaluation.local_server import LocalServer
+
+    if url and not admin_key:
+        raise click.UsageError("--url needs --admin-key (or COMPTOIR_ADMIN_KEY)")
+    settings = _settings(ctx)
+    server = (
+        nullcontext(None) if url else LocalServer(models=settings.model_cache or settings.home / "models")
+    )
+    failed = False
+    with server as local:
+        if local is not None:
+            click.echo(f"started a server on a temporary data directory at {local.base_url}", err=True)
+            url, admin_key = local.base_url, local.admin_key
+        assert url is not None
+        assert admin_key is not None
+        load = IngestLoad(url, admin_key)
+        for size in phases or PHASES:
+            with tqdm(total=size, desc=f"{size} documents", unit="doc", file=sys.stderr, leave=False) as bar:
+                try:
+                    phase = load.run(size, clients=clients, on_done=lambda: bar.update(1))
+                except (LoadError, httpx.HTTPError) as error:
+                    raise click.ClickException(str(error) or type(error).__name__) from None
+            click.echo(phase.line())
+            failed = failed or phase.succeeded < size
+    ctx.exit(1 if failed else 0)
 
 
 @main.group()

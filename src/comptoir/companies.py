@@ -20,7 +20,7 @@ new_key = new_secret
 
 _SELECT = """
     SELECT tenant_id AS id, name, language, knowledge_version, prompt_version, cache_epoch, cache_threshold,
-           dense_weight, incarnation, limits, created_at
+           dense_weight, embedding_model, incarnation, limits, created_at
     FROM companies
     WHERE tenant_id = %s"""
 
@@ -35,6 +35,8 @@ class Company:
     cache_epoch: int
     cache_threshold: float | None
     dense_weight: float | None
+    #: the model of its vectors (None: the process's default, until its first ingestion records it)
+    embedding_model: str | None
     #: drawn anew at each creation: what per-process caches key on, beside the id
     incarnation: uuid.UUID
     #: the operator's overrides of the default limits
@@ -62,21 +64,26 @@ class CompanyService:
         company_id: str,
         name: str,
         language: Language,
+        embedding_model: str | None = None,
         actor: Actor = CLI,
         audit: AuditLog | None = None,
     ) -> tuple[Company, str]:
-        """The company and its first admin key's secret; recorded in ``audit`` in the same transaction."""
+        """The company and its first admin key's secret; recorded in ``audit`` in the same transaction.
+        ``embedding_model``: the id of the model its vectors will come from (None: the default)."""
         validate_company_id(company_id)
         try:
             with self.db.tenant(company_id) as conn:
                 conn.execute("INSERT INTO tenants (tenant_id) VALUES (%s)", (company_id,))
                 conn.execute(
-                    "INSERT INTO companies (tenant_id, name, language) VALUES (%s, %s, %s)",
-                    (company_id, name, language),
+                    "INSERT INTO companies (tenant_id, name, language, embedding_model) "
+                    "VALUES (%s, %s, %s, %s)",
+                    (company_id, name, language, embedding_model),
                 )
                 _, key = self.keys.create(company_id=company_id, scope="admin", name="initial", conn=conn)
                 if audit is not None:
-                    details = {"name": name, "language": language}
+                    details = {"name": name, "language": language} | (
+                        {"embedding_model": embedding_model} if embedding_model else {}
+                    )
                     audit.record(
                         company_id=company_id,
                         actor=actor,

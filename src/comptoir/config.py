@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     embedding_remote_model: str | None = Field(default=None, description="remote backend: model name")
     embedding_api_key_env: str | None = None
     embedding_timeout_s: float = Field(default=10.0, gt=0)
+    multilingual_languages: str = Field(
+        default="",
+        description="languages (comma-separated) whose new companies get the multilingual model when it "
+        "is installed and the backend is onnx or onnx-int8",
+    )
 
     max_request_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_document_chars: int = Field(default=2_000_000, ge=1)
@@ -144,6 +149,10 @@ class Settings(BaseSettings):
         if value is not None and len(value) < MIN_ADMIN_KEY_LENGTH:
             raise ValueError(f"COMPTOIR_ADMIN_KEY must be at least {MIN_ADMIN_KEY_LENGTH} characters")
         return value
+
+    @property
+    def multilingual_language_list(self) -> list[str]:
+        return [part.strip() for part in self.multilingual_languages.split(",") if part.strip()]
 
     @property
     def embedded(self) -> bool:

@@ -252,6 +252,9 @@ class _FailsOnSecond:
         if self.calls == 2:
             raise RuntimeError("the database broke mid-request")
 
+    def document_removed(self, conn: Any, *, tenant_id: str, evidence: dict[str, Any] | None) -> None:
+        return None
+
     def settle(self, conn: Any, *, tenant_id: str) -> None:
         return None
 

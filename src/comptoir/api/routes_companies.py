@@ -24,6 +24,7 @@ def _out(company: Company) -> CompanyOut:
         language=company.language,
         knowledge_version=company.knowledge_version,
         dense_weight=company.dense_weight,
+        embedding_model=company.embedding_model,
         created_at=company.created_at,
     )
 
@@ -32,9 +33,20 @@ def _out(company: Company) -> CompanyOut:
 def create_company(body: CompanyCreate, caller: AdminDep, comptoir: ComptoirDep) -> CompanyCreated:
     """Create a company and its first admin key (operator only)."""
     company, key = comptoir.companies.create(
-        company_id=body.id, name=body.name, language=body.language, actor=caller.actor, audit=comptoir.audit
+        company_id=body.id,
+        name=body.name,
+        language=body.language,
+        embedding_model=comptoir.models.model_for(name=body.embedding_model, language=body.language),
+        actor=caller.actor,
+        audit=comptoir.audit,
     )
-    return CompanyCreated(id=company.id, name=company.name, language=company.language, api_key=key)
+    return CompanyCreated(
+        id=company.id,
+        name=company.name,
+        language=company.language,
+        embedding_model=company.embedding_model,
+        api_key=key,
+    )
 
 
 @router.get("", response_model=CompanyList)

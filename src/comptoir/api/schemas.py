@@ -112,6 +112,12 @@ class CompanyCreate(Strict):
     )
     name: Label = Field(min_length=1, max_length=200)
     language: Literal["fr", "en", "simple"] = "fr"
+    embedding_model: Literal["default", "multilingual"] | None = Field(
+        default=None,
+        description="the model of its vectors: `default` (all-MiniLM-L6-v2, English-trained) or "
+        "`multilingual` (multilingual-e5-small, where installed); null: the server's choice for its "
+        "language (COMPTOIR_MULTILINGUAL_LANGUAGES)",
+    )
 
 
 class CompanyOut(BaseModel):
@@ -120,6 +126,9 @@ class CompanyOut(BaseModel):
     language: str
     knowledge_version: int
     dense_weight: float | None = Field(description="the dense leg's share of hybrid search; null: 0.5")
+    embedding_model: str | None = Field(
+        description="the model its vectors come from; null: the server's default, not yet recorded"
+    )
     created_at: datetime
 
 
@@ -134,6 +143,7 @@ class CompanyCreated(BaseModel):
     id: str
     name: str
     language: str
+    embedding_model: str | None
     api_key: str = Field(description="shown once: only its hash is stored")
 
 

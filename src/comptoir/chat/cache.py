@@ -33,7 +33,7 @@ from comptoir.chat.guards import guard_of
 from comptoir.chat.seams import CachedAnswer, CacheScope
 from comptoir.chat.sources import Source
 from comptoir.db.database import Connection, Database
-from comptoir.embedding.base import Vectors
+from comptoir.embedding.base import Vectors, calibrate
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class SemanticCache:
                 {**_params(scope), "vector": HalfVector(vector.astype(np.float16)), "limit": CANDIDATES},
             ).fetchall()
         for row in rows:
-            if row["similarity"] < threshold:
+            if calibrate(row["similarity"], scope.similarity_map) < threshold:
                 break  # ordered by distance: the rest are farther
             if tuple(row["numbers"]) == guard.numbers and row["negated"] == guard.negated:
                 found = _answer(row)

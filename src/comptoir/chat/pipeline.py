@@ -205,6 +205,12 @@ class ChatPipeline:
         with clock.stage("cache"):
             company = self.companies.get(company_id=tenant_id, conn=conn)
             ctx.language = company.language
+            models = self.searcher.models  # the company's own model, when the process has several
+            embedder = (
+                models.query_embedder(company.embedding_model, company_id=tenant_id)
+                if models
+                else self.embedder
+            )
             ctx.scope = CacheScope(
                 tenant_id,
                 company.incarnation,
@@ -212,6 +218,7 @@ class ChatPipeline:
                 company.prompt_version,
                 company.cache_epoch,
                 company.cache_threshold,
+                embedder.similarity_map,
             )
             # a follow-up means what the conversation makes it mean: never answered from the cache
             if not ctx.follow_up:
@@ -227,7 +234,7 @@ class ChatPipeline:
                 conn=conn,
             )
         with clock.stage("embed"):
-            ctx.vector = self.embedder.embed_query(retrieval_query)
+            ctx.vector = embedder.embed_query(retrieval_query)
         if not ctx.follow_up:
             with clock.stage("cache"):
                 ctx.cached = self.cache.lookup_similar(
@@ -241,6 +248,7 @@ class ChatPipeline:
                 query=retrieval_query,
                 vector=ctx.vector,
                 k=self.settings.chat_k,
+                model_id=embedder.model_id,
                 conn=conn,
             )
         with clock.stage("facts"):

@@ -29,7 +29,8 @@ class CachedAnswer:
 class CacheScope:
     """What a cached answer is valid for: one company in one incarnation (a company created again under
     a former id is another), at given knowledge and prompt versions and cache epoch (bumped by a purge);
-    ``threshold`` is the company's own similarity threshold, if set."""
+    ``threshold`` is the company's own similarity threshold, if set, on the default model's scale, onto
+    which ``similarity_map`` brings the cosines of the company's model (``embedding.base.calibrate``)."""
 
     tenant_id: str
     incarnation: uuid.UUID
@@ -37,6 +38,7 @@ class CacheScope:
     prompt_version: int
     cache_epoch: int
     threshold: float | None
+    similarity_map: tuple[float, float] = (1.0, 0.0)
 
 
 class AnswerCache(Protocol):

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 from comptoir.config import Settings
 from comptoir.embedding.base import Embedder
@@ -31,7 +32,7 @@ class EmbedSpeed:
     def line(self, *, baseline: EmbedSpeed) -> str:
         ratio = self.chunks_per_s / baseline.chunks_per_s
         return (
-            f"{self.backend:<22} {self.chunks_per_s:7.0f} chunks/s  query p50 {self.query_p50_ms:5.2f} ms  "
+            f"{self.backend:<36} {self.chunks_per_s:7.0f} chunks/s  query p50 {self.query_p50_ms:5.2f} ms  "
             f"x{ratio:.2f} vs {baseline.backend}"
         )
 
@@ -50,14 +51,45 @@ def sample_texts(count: int) -> list[str]:
     return [f"{chunks[i % len(chunks)]} #{i}" for i in range(count)]
 
 
+def corpus_texts(folder: Path, count: int) -> list[str]:
+    """The chunks of a BEIR corpus's first documents (``corpus.jsonl``), as ingestion cuts them: the
+    texts `comptoir eval retrieval` embeds, so its ingestion rate can be read against the embedder's."""
+    from comptoir.evaluation.beir import corpus_documents
+
+    chunks: list[str] = []
+    for doc in corpus_documents(folder / "corpus.jsonl"):
+        chunks += Chunker().chunk_blocks(doc.blocks)
+        if len(chunks) >= count:
+            break
+    return chunks[:count]
+
+
 def available_backends(settings: Settings) -> list[Callable[[], Embedder]]:
-    """PyTorch first (the baseline), then ONNX fp32 and int8, then the remote endpoint if configured."""
+    """PyTorch first (the baseline), then ONNX fp32 and int8, the multilingual model's ONNX fp32 and int8
+    where it is installed, then the remote endpoint if configured."""
+    from comptoir.embedding import multilingual
     from comptoir.embedding.factory import build_embedder
 
-    names = ["sentence-transformers", "onnx", "onnx-int8"] + (["remote"] if settings.embedding_url else [])
-    return [
+    names = ["sentence-transformers", "onnx", "onnx-int8"]
+    backends: list[Callable[[], Embedder]] = [
         functools.partial(build_embedder, settings.model_copy(update={"embedding_backend": n})) for n in names
     ]
+    if multilingual.available():
+        cache = settings.model_cache or settings.home / "models"
+        backends += [
+            functools.partial(
+                multilingual.MultilingualEmbedder,
+                cache_dir=cache,
+                int8=int8,
+                threads=settings.embedding_threads,
+            )
+            for int8 in (False, True)
+        ]
+    if settings.embedding_url:
+        backends.append(
+            functools.partial(build_embedder, settings.model_copy(update={"embedding_backend": "remote"}))
+        )
+    return backends
 
 
 def measure(embedders: Sequence[Embedder], texts: list[str], *, rounds: int = 5) -> list[EmbedSpeed]:
@@ -77,6 +109,12 @@ def measure(embedders: Sequence[Embedder], texts: list[str], *, rounds: int = 5)
                 embedder.embed_query(query)
                 latency.append((time.perf_counter() - started) * 1000)
     return [
-        EmbedSpeed(embedder.name.split(":")[0], statistics.median(rate), statistics.median(latency))
+        EmbedSpeed(_label(embedder.name), statistics.median(rate), statistics.median(latency))
         for embedder, rate, latency in zip(embedders, rates, latencies, strict=True)
     ]
+
+
+def _label(name: str) -> str:
+    """``onnx-int8`` for the default model, ``onnx-int8:multilingual-e5-small`` for another."""
+    backend, _, model = name.partition(":")
+    return f"{backend}:{model}" if model.startswith("multilingual") else backend

@@ -12,6 +12,12 @@ class QueryEmbedder(Protocol):
     name: str
     dimension: int
 
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def similarity_map(self) -> tuple[float, float]: ...
+
     def embed_query(self, text: str) -> Vectors: ...
 
 
@@ -19,6 +25,8 @@ class CachedQueryEmbedder:
     def __init__(self, embedder: Embedder, *, capacity: int = 4096) -> None:
         self.embedder = embedder
         self.name = embedder.name
+        self.model_id = embedder.model_id
+        self.similarity_map = embedder.similarity_map
         self.dimension = embedder.dimension
         self.cache: LRUCache[str, Vectors] = LRUCache("query_embeddings", capacity)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 from comptoir.config import Settings
@@ -50,3 +52,30 @@ def build_embedder(settings: Settings) -> Embedder:
     return SentenceTransformerEmbedder(
         model_dir, device=settings.embedding_device, batch_size=settings.embedding_batch_size
     )
+
+
+def build_alternatives(settings: Settings) -> dict[str, tuple[str, Callable[[], Embedder]]]:
+    """The other models the process may embed with, by name: (model id, how to build it), built on first
+    use. The multilingual model runs in ONNX Runtime, so it is offered on the ONNX backends only (a
+    process on the remote, PyTorch or test backend embeds every company with its one model)."""
+    from comptoir.embedding import multilingual
+    from comptoir.embedding.models import MULTILINGUAL
+
+    if settings.embedding_backend not in ("onnx", "onnx-int8") or not multilingual.available():
+        return {}
+    build = functools.partial(
+        _multilingual,
+        settings.model_cache or settings.home / "models",
+        settings.embedding_backend == "onnx-int8",
+        settings.embedding_batch_size or 8,
+        settings.embedding_threads,
+    )
+    return {MULTILINGUAL: (multilingual.MODEL_ID, build)}
+
+
+@functools.cache
+def _multilingual(cache_dir: Path, int8: bool, batch_size: int, threads: int | None) -> Embedder:
+    """One per process and configuration: its sessions are shared by every registry (and every test)."""
+    from comptoir.embedding.multilingual import MultilingualEmbedder
+
+    return MultilingualEmbedder(cache_dir=cache_dir, int8=int8, batch_size=batch_size, threads=threads)

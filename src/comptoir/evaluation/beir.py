@@ -14,14 +14,14 @@ import logging
 import statistics
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from comptoir.app import Comptoir
 from comptoir.errors import InvalidInput
 from comptoir.evaluation.metrics import mrr_at, ndcg_at, recall_at
-from comptoir.ingest.loaders import parse_text
+from comptoir.ingest.loaders import ParsedDocument, parse_text
 from comptoir.retrieval.search import Mode, Searcher
 
 logger = logging.getLogger(__name__)
@@ -78,6 +78,21 @@ def load_dataset(folder: Path, *, split: str = "test", max_queries: int | None =
     return Dataset(folder.name, _jsonl(folder / "corpus.jsonl"), queries, qrels)
 
 
+def as_document(entry: dict[str, str]) -> ParsedDocument:
+    """A corpus entry as a text document: its title (or id), text and id as the source."""
+    title = (entry.get("title") or entry["_id"]).strip() or entry["_id"]
+    return parse_text(title, entry["text"], source=entry["_id"], metadata={})
+
+
+def corpus_documents(path: Path) -> Iterator[ParsedDocument]:
+    """The documents of a ``corpus.jsonl``, read as they are needed (those without text skipped)."""
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            entry = json.loads(line) if line.strip() else {}
+            if (entry.get("text") or "").strip():
+                yield as_document(entry)
+
+
 def ingest_corpus(
     comptoir: Comptoir, tenant_id: str, dataset: Dataset, *, progress: Callable[[int], None] | None = None
 ) -> tuple[dict[uuid.UUID, str], float]:
@@ -87,12 +102,7 @@ def ingest_corpus(
     started = time.perf_counter()
     for start in range(0, len(dataset.corpus), INGEST_BATCH):
         batch = [d for d in dataset.corpus[start : start + INGEST_BATCH] if (d.get("text") or "").strip()]
-        documents = [
-            parse_text(
-                (d.get("title") or d["_id"]).strip() or d["_id"], d["text"], source=d["_id"], metadata={}
-            )
-            for d in batch
-        ]
+        documents = [as_document(d) for d in batch]
         for doc, result in zip(
             batch, comptoir.documents.ingest(tenant_id=tenant_id, documents=documents), strict=True
         ):
@@ -116,8 +126,10 @@ def evaluate(
     leg's share of the fusion), to choose a company's weight from its own judged questions."""
     searcher = Searcher(comptoir.db, comptoir.query_embedder, max_k=DEPTH * 3, models=comptoir.models)
     query_ids = list(dataset.queries)
-    # one query at a time, as the server embeds a question (batching changes int8 vectors a little)
-    vectors = [comptoir.query_embedder.embed_query(dataset.queries[q]) for q in query_ids]
+    # the company's model, one query at a time, as the server embeds a question (batching changes int8
+    # vectors a little)
+    embedder = comptoir.models.query_embedder(comptoir.models.recorded(tenant_id=tenant_id))
+    vectors = [embedder.embed_query(dataset.queries[q]) for q in query_ids]
     runs: list[tuple[str, Mode, float | None]] = [(m, m, None) for m in modes]
     runs += [(f"hybrid@{w:.2f}", "hybrid", w) for w in dense_weights]
     results = []
@@ -133,6 +145,7 @@ def evaluate(
                 k=DEPTH * 3,
                 mode=mode,
                 dense_weight=weight,
+                model_id=embedder.model_id,
             )
             scores.latency_ms.append((time.perf_counter() - started) * 1000)
             ranked: list[str] = []

@@ -1,11 +1,16 @@
 """What a company's own documents say about how it writes: its currency, what "$" means to it, its size
-labels ("T4"), its zone names and product words. Learned from all its chunks and facts, stored, and
-learned again whenever its documents change; nothing of one company leaks into another's."""
+labels ("T4"), its zone names and product words; nothing of one company leaks into another's.
+
+All of it is counted: each document's counts (its `Evidence`) are kept with the document, and the
+company's conventions are read from their sum, so a new document adds its counts instead of making the
+whole company be read again."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from comptoir.facts.extract import Fact
@@ -17,55 +22,97 @@ _USD = re.compile(r"\bUSD\b|\bUS\s?\$", re.I)
 _LABEL_PREFIX = re.compile(r"^([A-Za-z]{1,3})\s?\d{1,2}$")
 
 
+#: the counters of an Evidence, by their name in its JSON form
+COUNTERS = ("marks", "dollars", "decimals", "thousands", "zones", "prefixes", "products")
+
+
+@dataclass
+class Evidence:
+    """Counts from one document (or, summed, a company): currency marks ("$" unresolved), mentions of
+    Canadian or US dollars, decimal and thousands separators of amounts; from its facts, delivery zones,
+    size-label prefixes and product words."""
+
+    marks: Counter[str] = field(default_factory=Counter)
+    dollars: Counter[str] = field(default_factory=Counter)
+    decimals: Counter[str] = field(default_factory=Counter)
+    thousands: Counter[str] = field(default_factory=Counter)
+    zones: Counter[str] = field(default_factory=Counter)
+    prefixes: Counter[str] = field(default_factory=Counter)
+    products: Counter[str] = field(default_factory=Counter)
+
+    @classmethod
+    def of(cls, texts: Iterable[str], facts: Iterable[Fact] = ()) -> Evidence:
+        evidence = cls()
+        for text in texts:
+            evidence.marks.update(currency_marks(text))
+            evidence.dollars.update({"CAD": len(_CAD.findall(text)), "USD": len(_USD.findall(text))})
+            for decimal, grouping in number_styles(text):
+                if decimal:
+                    evidence.decimals[decimal] += 1
+                if grouping:
+                    evidence.thousands[grouping] += 1
+        for fact in facts:
+            if fact.kind == "delivery":
+                evidence.zones.update(z for z in fact.attributes.get("zones", "").split(", ") if z)
+            elif fact.kind == "offer":
+                for value in fact.attributes.values():
+                    label = _LABEL_PREFIX.match(value.strip())
+                    if label and fact.size:
+                        evidence.prefixes[label.group(1).upper()] += 1
+                evidence.products.update(t for t in tokens(fact.subject) if not t.isdigit() and len(t) > 2)
+        return evidence
+
+    @classmethod
+    def from_counts(cls, rows: Iterable[tuple[str, str, int]]) -> Evidence:
+        """From (counter, key, count) rows, as the database sums them."""
+        evidence = cls()
+        for name, key, count in rows:
+            if name in COUNTERS:
+                getattr(evidence, name)[key] += int(count)
+        return evidence
+
+    @classmethod
+    def from_json(cls, counts: dict[str, dict[str, int]]) -> Evidence:
+        return cls(**{name: Counter(counts.get(name, {})) for name in COUNTERS})
+
+    def as_json(self) -> dict[str, dict[str, int]]:
+        return {name: {k: n for k, n in getattr(self, name).items() if n} for name in COUNTERS}
+
+    def conventions(self) -> Conventions:
+        marks = Counter(self.marks)
+        dollar = "CAD" if self.dollars["CAD"] > self.dollars["USD"] else "USD"
+        if "$" in marks:
+            marks[dollar] += marks.pop("$")
+        if not +marks:
+            return Conventions(dollar=dollar)
+        return Conventions(currency=_most_common(marks, 1)[0], dollar=dollar)
+
+    def number_format(self) -> dict[str, str | None]:
+        """How the company writes numbers: '3,20' or '3.20'; '24 000', '24.000' or '24,000'."""
+        decimal, thousands = _most_common(self.decimals, 1), _most_common(self.thousands, 1)
+        return {"decimal": decimal[0] if decimal else None, "thousands": thousands[0] if thousands else None}
+
+    def vocabulary(self) -> dict[str, Any]:
+        return {
+            "zones": sorted((z for z, n in self.zones.items() if n), key=fold),
+            "size_prefixes": _most_common(self.prefixes, 3),
+            "product_terms": _most_common(self.products, 40),
+        }
+
+
+def _most_common(counter: Counter[str], n: int) -> list[str]:
+    """The n most frequent keys; ties go to the key that sorts first, so a sum read in any order gives
+    the same answer."""
+    return [key for key, count in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n] if count > 0]
+
+
 def learn_conventions(texts: list[str]) -> Conventions:
-    marks: Counter[str] = Counter()
-    cad = usd = 0
-    for text in texts:
-        marks.update(currency_marks(text))
-        cad += len(_CAD.findall(text))
-        usd += len(_USD.findall(text))
-    dollar = "CAD" if cad > usd else "USD"
-    if "$" in marks:
-        marks[dollar] += marks.pop("$")
-    if not marks:
-        return Conventions(dollar=dollar)
-    currency = marks.most_common(1)[0][0]
-    return Conventions(currency=currency, dollar=dollar)
+    return Evidence.of(texts).conventions()
 
 
 def learn_number_format(texts: list[str]) -> dict[str, str | None]:
-    """How the company writes numbers: '3,20' or '3.20'; '24 000', '24.000' or '24,000'."""
-    decimals: Counter[str] = Counter()
-    thousands: Counter[str] = Counter()
-    for text in texts:
-        for decimal, grouping in number_styles(text):
-            if decimal:
-                decimals[decimal] += 1
-            if grouping:
-                thousands[grouping] += 1
-    return {
-        "decimal": decimals.most_common(1)[0][0] if decimals else None,
-        "thousands": thousands.most_common(1)[0][0] if thousands else None,
-    }
+    return Evidence.of(texts).number_format()
 
 
 def learn_vocabulary(facts: list[Fact]) -> dict[str, Any]:
-    zones: list[str] = []
-    for fact in facts:
-        if fact.kind == "delivery":
-            zones += [z for z in fact.attributes.get("zones", "").split(", ") if z]
-    prefixes: Counter[str] = Counter()
-    products: Counter[str] = Counter()
-    for fact in facts:
-        if fact.kind != "offer":
-            continue
-        for value in fact.attributes.values():
-            label = _LABEL_PREFIX.match(value.strip())
-            if label and fact.size:
-                prefixes[label.group(1).upper()] += 1
-        products.update(t for t in tokens(fact.subject) if not t.isdigit() and len(t) > 2)
-    return {
-        "zones": sorted(set(zones), key=fold),
-        "size_prefixes": [p for p, _ in prefixes.most_common(3)],
-        "product_terms": [t for t, _ in products.most_common(40)],
-    }
+    return Evidence.of((), facts).vocabulary()

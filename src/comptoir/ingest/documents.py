@@ -60,7 +60,7 @@ _REMOVE_TERMS = """
     WHERE s.tenant_id = %(tenant)s AND s.lexeme = gone.lexeme AND s.df <= gone.df"""
 _FIND_MANY = """
     SELECT doc_key, document_id, content_hash FROM documents WHERE tenant_id = %s AND doc_key = ANY(%s)"""
-_DELETE = "DELETE FROM documents WHERE tenant_id = %s AND document_id = %s"
+_DELETE = "DELETE FROM documents WHERE tenant_id = %s AND document_id = %s RETURNING evidence"
 _INSERT_DOCUMENT = """
     INSERT INTO documents
         (tenant_id, document_id, doc_key, title, source, content_hash, metadata, chunk_count, flagged)
@@ -127,14 +127,24 @@ class ChangeHook(Protocol):
     ) -> None:
         """Inside the transaction that stores the document."""
 
+    def document_removed(self, conn: Connection, *, tenant_id: str, evidence: dict[str, Any] | None) -> None:
+        """Inside the transaction that removes (or replaces) a document: what it had contributed."""
+
     def settle(self, conn: Connection, *, tenant_id: str) -> None:
         """Once a batch of changes is written: learn what depends on all the documents."""
 
 
 class ModelCheck(Protocol):
-    """Refuses a company whose vectors come from another embedding model (see embedding.models)."""
+    """Each company's embedding model; refuses a company whose vectors come from another model than
+    the one about to be used (see embedding.models)."""
 
-    def check(self, conn: Connection, *, tenant_id: str, record: bool = False) -> None: ...
+    def company_model(self, conn: Connection, *, tenant_id: str) -> str | None: ...
+
+    def embedder_for(self, model_id: str | None) -> Embedder: ...
+
+    def check(
+        self, conn: Connection, *, tenant_id: str, model_id: str | None = None, record: bool = False
+    ) -> None: ...
 
 
 class DocumentStore:
@@ -171,23 +181,27 @@ class DocumentStore:
         ``on_results`` every document's result, unchanged ones too (an ingestion job records its
         progress there: the transaction is opened for it even when nothing changed)."""
         prepared = [self._prepare(doc) for doc in documents]
+        embedder = self.embedder
         with self.db.tenant(tenant_id) as conn:
-            if self.models:
-                self.models.check(conn, tenant_id=tenant_id)  # before any embedding work
+            if self.models:  # the company's model, refused before any embedding work if unavailable
+                embedder = self.models.embedder_for(self.models.company_model(conn, tenant_id=tenant_id))
             rows = conn.execute(_FIND_MANY, (tenant_id, [p.key for p in prepared])).fetchall()
         existing = {row["doc_key"]: row for row in rows}
         changed = [p for p in prepared if not _same(existing.get(p.key), p.content_hash)]
         inputs = [[f"{p.doc.title}\n{text}" for text in p.texts] for p in changed]
         hashes = [[_digest(text) for text in texts] for texts in inputs]
         flat_vectors, embedded = self._embeddings(
-            tenant_id, [t for texts in inputs for t in texts], [h for group in hashes for h in group]
+            tenant_id,
+            embedder,
+            [t for texts in inputs for t in texts],
+            [h for group in hashes for h in group],
         )
         results: dict[str, IngestResult] = {}
         if changed or on_results:
             with self.db.tenant(tenant_id) as conn:
                 conn.execute(LOCK_COMPANY, (tenant_id,))
-                if self.models and changed:
-                    self.models.check(conn, tenant_id=tenant_id, record=True)
+                if self.models and changed:  # the model may have changed meanwhile (a reembed)
+                    self.models.check(conn, tenant_id=tenant_id, model_id=embedder.model_id, record=True)
                 offset = 0
                 for item, item_hashes in zip(changed, hashes, strict=True):
                     vectors = flat_vectors[offset : offset + len(item_hashes)]
@@ -275,14 +289,14 @@ class DocumentStore:
         return IngestResult(document_id, doc.title, status, len(texts), embedded)
 
     def _embeddings(
-        self, tenant_id: str, texts: list[str], hashes: list[bytes]
+        self, tenant_id: str, embedder: Embedder, texts: list[str], hashes: list[bytes]
     ) -> tuple[list[HalfVector], int]:
         with self.db.tenant(tenant_id) as conn:
             rows = conn.execute(_KNOWN_EMBEDDINGS, (tenant_id, list(set(hashes)))).fetchall()
         known: dict[bytes, HalfVector] = {bytes(r["text_hash"]): r["embedding"] for r in rows}
         missing = sorted({h: t for h, t in zip(hashes, texts, strict=True) if h not in known}.items())
         if missing:
-            fresh = self.embedder.embed([text for _, text in missing])
+            fresh = embedder.embed([text for _, text in missing])
             for (digest, _), vector in zip(missing, fresh, strict=True):
                 known[digest] = HalfVector(vector.astype(np.float16))
         return [known[h] for h in hashes], len(missing)
@@ -314,10 +328,12 @@ class DocumentStore:
                 ],
             )
 
-    @staticmethod
-    def _remove(conn: Connection, tenant_id: str, document_id: uuid.UUID) -> bool:
+    def _remove(self, conn: Connection, tenant_id: str, document_id: uuid.UUID) -> bool:
         conn.execute(_REMOVE_TERMS, {"tenant": tenant_id, "document": document_id})
-        return bool(conn.execute(_DELETE, (tenant_id, document_id)).rowcount)
+        removed = conn.execute(_DELETE, (tenant_id, document_id)).fetchone()
+        if removed is not None and self.on_change:
+            self.on_change.document_removed(conn, tenant_id=tenant_id, evidence=removed["evidence"])
+        return removed is not None
 
     def delete(
         self,

@@ -32,17 +32,17 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 from pgvector import HalfVector
 
 from comptoir.db.database import Connection, Database
-from comptoir.embedding.base import Vectors
+from comptoir.embedding.base import Vectors, calibrate
 from comptoir.embedding.cached import QueryEmbedder
+from comptoir.embedding.models import ModelRegistry
 from comptoir.errors import InvalidInput
-from comptoir.ingest.documents import ModelCheck
 
 RRF_K = 60
 # One global pair, chosen on the shared sets by the mean of full-text and hybrid nDCG@10 over SciFact,
@@ -135,9 +135,11 @@ def search_params(
     mode: Mode = "hybrid",
     *,
     dense_weight: float | None = None,
+    default_share: float = DEFAULT_DENSE_SHARE,
 ) -> dict[str, object]:
     """Parameters of HYBRID_SEARCH: each leg contributes max(4k, 40) candidates to the fusion, weighted
-    by ``dense_weight`` (hybrid only; None: the company's setting)."""
+    by ``dense_weight`` (hybrid only; None: the company's setting, else ``default_share``, the
+    model's)."""
     share = ONE_LEG_SHARES.get(mode, dense_weight)
     return {
         "tenant": tenant_id,
@@ -149,7 +151,7 @@ def search_params(
         "bm25_k1": BM25_K1,
         "bm25_b": BM25_B,
         "dense_share": share,
-        "default_share": DEFAULT_DENSE_SHARE,
+        "default_share": default_share,
     }
 
 
@@ -178,7 +180,7 @@ class Searcher:
         *,
         max_k: int = 50,
         max_query_chars: int = 2000,
-        models: ModelCheck | None = None,
+        models: ModelRegistry | None = None,
     ) -> None:
         self.db = db
         self.embedder = embedder
@@ -195,9 +197,15 @@ class Searcher:
         if not 1 <= k <= self.max_k:
             raise InvalidInput(f"k must be between 1 and {self.max_k}")
         started = time.perf_counter()
-        vector = self.embedder.embed_query(query)
-        embedded = time.perf_counter()
-        hits = self.search_vector(tenant_id=tenant_id, query=query, vector=vector, k=k)
+        with self.db.tenant(tenant_id) as tx:
+            embedder = self.embedder
+            if self.models:  # the company's own model
+                embedder = self.models.query_embedder(self.models.company_model(tx, tenant_id=tenant_id))
+            vector = embedder.embed_query(query)
+            embedded = time.perf_counter()
+            hits = self.search_vector(
+                tenant_id=tenant_id, query=query, vector=vector, k=k, model_id=embedder.model_id, conn=tx
+            )
         done = time.perf_counter()
         return SearchResult(
             hits,
@@ -217,12 +225,29 @@ class Searcher:
         k: int,
         mode: Mode = "hybrid",
         dense_weight: float | None = None,
+        model_id: str | None = None,
         conn: Connection | None = None,
     ) -> list[SearchHit]:
-        """The k best chunks; in the caller's tenant transaction (``conn``) when given."""
-        params = search_params(tenant_id, query, vector, k, mode, dense_weight=dense_weight)
+        """The k best chunks for a question's ``vector`` from the model ``model_id`` (None: the default;
+        refused if the company's vectors come from another); in the caller's tenant transaction
+        (``conn``) when given."""
+        model = self.models.embedder_for(model_id) if self.models else None
+        default_share = model.default_dense_share if model else DEFAULT_DENSE_SHARE
+        similarity_map = model.similarity_map if model else (1.0, 0.0)
+        params = search_params(
+            tenant_id, query, vector, k, mode, dense_weight=dense_weight, default_share=default_share
+        )
         with self.db.tenant(tenant_id, within=conn) as tx:
             if self.models:
-                self.models.check(tx, tenant_id=tenant_id)
+                self.models.check(tx, tenant_id=tenant_id, model_id=model_id)
             rows = tx.execute(HYBRID_SEARCH, params).fetchall()
-        return [SearchHit(**row) for row in rows]
+        hits = [SearchHit(**row) for row in rows]
+        if similarity_map == (1.0, 0.0):
+            return hits
+        # cosines on the default model's scale, where thresholds are set
+        return [
+            replace(
+                hit, similarity=None if hit.similarity is None else calibrate(hit.similarity, similarity_map)
+            )
+            for hit in hits
+        ]
