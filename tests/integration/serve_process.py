@@ -6,7 +6,6 @@ import logging
 import os
 import pwd
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,14 +16,9 @@ from pathlib import Path
 import pytest
 
 from comptoir.db.embedded import EmbeddedPostgres, _bin_dir
+from comptoir.evaluation.local_server import free_port
 
 logger = logging.getLogger(__name__)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ServeProcess:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from comptoir.api.app import create_app
 from comptoir.chat.providers import ProviderConfig
+from comptoir.evaluation.local_server import free_port
 from comptoir.testing.fake_openai import FakeOpenAI, Reply
 from tests.conftest import ADMIN_KEY, ClonedDatabase
 from tests.integration.conftest import MakeComptoir, add_documents, admin, bearer, chat, create_company
@@ -338,15 +338,9 @@ uvicorn.run(create_app(Comptoir(settings, db, FakeEmbedder(), admin_key=key)), p
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def two_servers(test_db: ClonedDatabase, tmp_path: Path) -> Iterator[list[str]]:
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     processes = [
         subprocess.Popen(
             [

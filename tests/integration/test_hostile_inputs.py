@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import json
 import resource
-import socket
 import statistics
 import threading
 import time
@@ -23,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from comptoir.api.app import create_app
 from comptoir.app import Comptoir
+from comptoir.evaluation.local_server import free_port
 from comptoir.ingest.documents import DocumentStore
 from comptoir.ingest.loaders import parse_text
 from tests.integration.conftest import add_documents, admin, bearer, create_company
@@ -57,16 +57,10 @@ def test_hostile_html_is_parsed_fast(client: TestClient, key: str) -> None:
         assert time.perf_counter() - started < 5
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(comptoir: Comptoir) -> Iterator[str]:
     """The app behind a real uvicorn, in a thread of this process."""
-    port = _free_port()
+    port = free_port()
     app: FastAPI = create_app(comptoir)
     served = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=served.run, daemon=True)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from comptoir.facts.conventions import learn_conventions, learn_vocabulary
+from comptoir.facts.conventions import Evidence, learn_conventions
 from comptoir.facts.extract import extract_facts, parse_record
 from comptoir.facts.money import Conventions
 
@@ -101,15 +101,18 @@ def test_vocabulary_learns_size_labels_and_zones() -> None:
         ],
         FCFA,
     )
-    vocabulary = learn_vocabulary(facts)
+    vocabulary = Evidence.of((), facts).vocabulary()
     assert vocabulary["size_prefixes"] == ["T"]
     assert vocabulary["zones"] == ["Abobo"]
     assert "couche" in vocabulary["product_terms"]
 
 
 def test_number_format_is_learned() -> None:
-    from comptoir.facts.conventions import learn_number_format
 
-    assert learn_number_format(["Prix: 24 000 F", "Lot: 1 500 FCFA"]) == {"decimal": None, "thousands": " "}
-    assert learn_number_format(["3,20 €", "1.299,00 €", "0,90 €"]) == {"decimal": ",", "thousands": "."}
-    assert learn_number_format(["$1,299.99", "$3.50"]) == {"decimal": ".", "thousands": ","}
+    assert _number_format(["Prix: 24 000 F", "Lot: 1 500 FCFA"]) == {"decimal": None, "thousands": " "}
+    assert _number_format(["3,20 €", "1.299,00 €", "0,90 €"]) == {"decimal": ",", "thousands": "."}
+    assert _number_format(["$1,299.99", "$3.50"]) == {"decimal": ".", "thousands": ","}
+
+
+def _number_format(texts: list[str]) -> dict[str, str | None]:
+    return Evidence.of(texts).number_format()

@@ -108,11 +108,3 @@ def _most_common(counter: Counter[str], n: int) -> list[str]:
 
 def learn_conventions(texts: list[str]) -> Conventions:
     return Evidence.of(texts).conventions()
-
-
-def learn_number_format(texts: list[str]) -> dict[str, str | None]:
-    return Evidence.of(texts).number_format()
-
-
-def learn_vocabulary(facts: list[Fact]) -> dict[str, Any]:
-    return Evidence.of((), facts).vocabulary()
