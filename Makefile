@@ -27,7 +27,17 @@ lint: .stamps/dev
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+# Chromium for the browser tests (tests/integration/browser): Debian's package, as Playwright's own
+# download comes from a CDN that CI cannot reach. With its recommended packages (fonts-liberation draws
+# the text in screenshots). sudo only when not root; quiet unless it fails.
+.stamps/browser:
+	@command -v chromium >/dev/null || { \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@mkdir -p .stamps && touch $@
+
+test: lint .stamps/browser
 	$(BIN)/pytest
 
 bench: .stamps/install
