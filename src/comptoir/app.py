@@ -32,6 +32,9 @@ from comptoir.ingest.chunking import Chunker
 from comptoir.ingest.documents import DocumentStore
 from comptoir.jobs.runner import JobRunner
 from comptoir.jobs.store import JobStore
+from comptoir.owner.activity import Activity
+from comptoir.owner.feedback import FeedbackStore
+from comptoir.owner.questions import OwnerQuestions
 from comptoir.retrieval.search import Searcher
 
 logger = logging.getLogger(__name__)
@@ -115,6 +118,11 @@ class Comptoir:
             else None
         )
         self.conversations = ConversationStore(db)
+        self.feedback = FeedbackStore(db)
+        self.activity = Activity(db)
+        self.owner_questions = OwnerQuestions(
+            db, settings=settings, companies=self.companies, models=self.models, documents=self.documents
+        )
         self.prompts = PromptStore(db)
         self.providers = (
             build_chain(

@@ -13,16 +13,19 @@ from comptoir.api import (
     routes_conversations,
     routes_documents,
     routes_facts,
+    routes_feedback,
     routes_health,
     routes_jobs,
     routes_keys,
     routes_limits,
+    routes_owner,
 )
 from comptoir.api.cors import PerKeyCors
 from comptoir.api.deps import CORS_STATE
 from comptoir.api.errors import install_error_handlers
 from comptoir.api.limits import BodySizeLimit, JsonBodyCheck
 from comptoir.api.openapi import install_openapi
+from comptoir.api.routes_console import install_console
 from comptoir.api.schemas import ErrorOut
 from comptoir.app import Comptoir
 
@@ -46,6 +49,8 @@ def create_app(comptoir: Comptoir) -> FastAPI:
     app.include_router(routes_companies.router)
     app.include_router(routes_documents.router)
     app.include_router(routes_chat.router)
+    app.include_router(routes_feedback.router)
+    app.include_router(routes_owner.router)
     app.include_router(routes_conversations.router)
     app.include_router(routes_cache.router)
     app.include_router(routes_facts.router)
@@ -55,5 +60,6 @@ def create_app(comptoir: Comptoir) -> FastAPI:
     app.include_router(routes_jobs.router)  # its lifespan runs the job workers
 
     app.include_router(routes_health.router)  # its lifespan keeps /healthz's view of the database fresh
+    install_console(app)
 
     return app

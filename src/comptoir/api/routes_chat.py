@@ -115,6 +115,8 @@ def _final(answer: ChatAnswer) -> ChatOut:
         timings_ms=answer.timings_ms,
         handoff=answer.handoff,
         budget_exhausted=answer.budget_exhausted,
+        turn_id=answer.turn_id,
+        answered=answer.answered,
     )
 
 

@@ -23,6 +23,7 @@ def get_conversation(
         user_id=user_id,
         turns=[
             TurnOut(
+                turn_id=t.turn_id,
                 question=t.question,
                 answer=t.answer,
                 sources=[SourceOut.model_validate(source) for source in t.sources],
@@ -30,6 +31,8 @@ def get_conversation(
                 timings_ms=t.timings_ms,
                 created_at=t.created_at,
                 handoff=t.handoff,
+                answered=t.answered,
+                rating=t.rating,  # type: ignore[arg-type]  # the table's CHECK: "up" or "down"
             )
             for t in turns
         ],

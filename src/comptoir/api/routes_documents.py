@@ -63,6 +63,20 @@ _DOCUMENTS_BODY: dict[str, Any] = {
 }
 
 
+def document_out(row: dict[str, Any]) -> DocumentOut:
+    """A document as listed, from its row."""
+    return DocumentOut(
+        id=row["document_id"],
+        title=row["title"],
+        source=row["source"],
+        metadata=row["metadata"],
+        chunks=row["chunk_count"],
+        flagged=row["flagged"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
 def _budget(comptoir: Comptoir) -> Budget:
     settings = comptoir.settings
     return Budget(InputLimits.from_settings(settings), comptoir.documents.chunker, settings.parse_seconds)
@@ -148,21 +162,7 @@ def list_documents(
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> DocumentList:
     rows = comptoir.documents.list(tenant_id=tenant, limit=limit, offset=offset)
-    return DocumentList(
-        documents=[
-            DocumentOut(
-                id=r["document_id"],
-                title=r["title"],
-                source=r["source"],
-                metadata=r["metadata"],
-                chunks=r["chunk_count"],
-                flagged=r["flagged"],
-                created_at=r["created_at"],
-                updated_at=r["updated_at"],
-            )
-            for r in rows
-        ]
-    )
+    return DocumentList(documents=[document_out(row) for row in rows])
 
 
 @router.delete("/documents/{document_id}", status_code=status.HTTP_204_NO_CONTENT)

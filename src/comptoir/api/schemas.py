@@ -271,9 +271,12 @@ class ChatOut(BaseModel):
     budget_exhausted: bool = Field(
         default=False, description="the company's LLM budget is spent: an extractive answer instead"
     )
+    turn_id: int | None = Field(default=None, description="the stored turn, to rate: POST /v1/chat/feedback")
+    answered: bool = Field(default=True, description="false: the answer says it does not know")
 
 
 class TurnOut(BaseModel):
+    turn_id: int
     question: str
     answer: str
     sources: list[SourceOut]
@@ -281,6 +284,8 @@ class TurnOut(BaseModel):
     timings_ms: dict[str, float]
     created_at: datetime
     handoff: bool
+    answered: bool = Field(description="false: the answer said it did not know")
+    rating: Literal["up", "down"] | None = Field(description="the customer's rating, if any")
 
 
 class ConversationOut(BaseModel):

@@ -10,11 +10,14 @@ from comptoir.chat.sources import Source
 from comptoir.db.database import Connection, Database
 
 _APPEND = """
-    INSERT INTO turns (tenant_id, user_id, question, answer, sources, provider, timings_ms, handoff)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"""
+    INSERT INTO turns
+        (tenant_id, user_id, question, answer, sources, provider, timings_ms, handoff, answered)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING turn_id"""
 _RECENT = """
-    SELECT question, answer, sources, provider, timings_ms, created_at, handoff FROM turns
-    WHERE tenant_id = %s AND user_id = %s ORDER BY turn_id DESC LIMIT %s"""
+    SELECT t.turn_id, question, answer, sources, provider, timings_ms, t.created_at, handoff, answered,
+           f.rating
+    FROM turns t LEFT JOIN feedback f ON f.tenant_id = t.tenant_id AND f.turn_id = t.turn_id
+    WHERE t.tenant_id = %s AND t.user_id = %s ORDER BY t.turn_id DESC LIMIT %s"""
 _ERASE = "DELETE FROM turns WHERE tenant_id = %s AND user_id = %s"
 
 
@@ -27,6 +30,11 @@ class Turn:
     timings_ms: dict[str, float]
     created_at: datetime
     handoff: bool = False
+    turn_id: int = 0
+    #: False when the answer said it did not know
+    answered: bool = True
+    #: the customer's rating: "up", "down" or None
+    rating: str | None = None
 
 
 def _sources(stored: list[dict[str, str]]) -> list[Source]:
@@ -59,10 +67,12 @@ class ConversationStore:
         provider: str,
         timings_ms: dict[str, float],
         handoff: bool = False,
+        answered: bool = True,
         conn: Connection | None = None,
-    ) -> None:
+    ) -> int:
+        """Store the turn; its id."""
         with self.db.tenant(tenant_id, within=conn) as tx:
-            tx.execute(
+            row = tx.execute(
                 _APPEND,
                 (
                     tenant_id,
@@ -73,8 +83,11 @@ class ConversationStore:
                     provider,
                     json.dumps(timings_ms),
                     handoff,
+                    answered,
                 ),
-            )
+            ).fetchone()
+        assert row is not None
+        return int(row["turn_id"])
 
     def erase(self, *, tenant_id: str, user_id: str) -> int:
         with self.db.tenant(tenant_id) as conn:

@@ -39,6 +39,7 @@ from comptoir.chat.seams import AnswerCache, CachedAnswer, CacheScope, FactSourc
 from comptoir.chat.smalltalk import kind_of, reply
 from comptoir.chat.sources import Source
 from comptoir.chat.stages import StageClock
+from comptoir.chat.unanswered import says_unknown
 from comptoir.companies import CompanyService
 from comptoir.config import Settings
 from comptoir.db.database import Connection
@@ -65,6 +66,10 @@ class ChatAnswer:
     handoff: bool = False
     #: the company's LLM budget is spent: this answer is extractive although providers are configured
     budget_exhausted: bool = False
+    #: the stored turn: what a rating (``POST /v1/chat/feedback``) refers to
+    turn_id: int | None = None
+    #: False when the answer says it does not know (the console lists it under *To answer*)
+    answered: bool = True
 
 
 #: what ``ChatPipeline.stream`` yields: text deltas, resets, then ``done`` with the ChatAnswer
@@ -300,8 +305,9 @@ class ChatPipeline:
 
     def _finish(self, ctx: _Context, answer: str, sources: list[Source], provider: str) -> ChatAnswer:
         """Store the turn, and the cache's outcome and entry, in the message's one write transaction."""
+        answered = ctx.settled is not None or not says_unknown(answer)
         with ctx.clock.stage("store"), self.db.tenant(ctx.tenant_id) as conn:
-            self.memory.append(
+            turn_id = self.memory.append(
                 tenant_id=ctx.tenant_id,
                 user_id=ctx.user_id,
                 question=ctx.question,
@@ -310,6 +316,7 @@ class ChatPipeline:
                 provider=provider,
                 timings_ms=ctx.clock.timings,
                 handoff=ctx.handoff,
+                answered=answered,
                 conn=conn,
             )
             if ctx.scope is not None and not ctx.follow_up:  # the cache was looked up
@@ -335,6 +342,8 @@ class ChatPipeline:
             ctx.clock.done(),
             ctx.handoff,
             budget_exhausted,
+            turn_id,
+            answered,
         )
 
     # -- entry points ------------------------------------------------------------------------------

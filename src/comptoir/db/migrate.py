@@ -37,6 +37,8 @@ TENANT_TABLES = (
     "audit_log",
     "ingest_jobs",
     "ingest_job_items",
+    "feedback",
+    "owner_answers",
 )
 
 

@@ -79,6 +79,12 @@ _LIST = """
     WHERE tenant_id = %s ORDER BY updated_at DESC, title LIMIT %s OFFSET %s"""
 
 
+_GET = """
+    SELECT document_id, title, source, metadata, chunk_count, flagged, created_at, updated_at FROM documents
+    WHERE tenant_id = %s AND document_id = %s"""
+_CHUNKS = "SELECT ordinal, text FROM chunks WHERE tenant_id = %s AND document_id = %s ORDER BY ordinal"
+
+
 @dataclass(frozen=True)
 class IngestResult:
     id: uuid.UUID
@@ -356,3 +362,13 @@ class DocumentStore:
     def list(self, *, tenant_id: str, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         with self.db.tenant(tenant_id) as conn:
             return conn.execute(_LIST, (tenant_id, limit, offset)).fetchall()
+
+    def get(
+        self, *, tenant_id: str, document_id: uuid.UUID
+    ) -> tuple[dict[str, Any], Sequence[dict[str, Any]]]:
+        """The document's row and its chunks in order; NotFound when the company has no such document."""
+        with self.db.tenant(tenant_id) as conn:
+            row = conn.execute(_GET, (tenant_id, document_id)).fetchone()
+            if row is None:
+                raise NotFound(f"document {document_id} not found")
+            return row, conn.execute(_CHUNKS, (tenant_id, document_id)).fetchall()
