@@ -35,6 +35,7 @@ from comptoir.jobs.store import JobStore
 from comptoir.owner.activity import Activity
 from comptoir.owner.feedback import FeedbackStore
 from comptoir.owner.questions import OwnerQuestions
+from comptoir.retrieval.ann import CompanyIndexes
 from comptoir.retrieval.search import Searcher
 
 logger = logging.getLogger(__name__)
@@ -99,6 +100,10 @@ class Comptoir:
             models=self.models,
         )
         self.jobs = JobStore(db)
+        self.indexes = CompanyIndexes(
+            db, target.owner_url if target else None, min_chunks=settings.ann_min_chunks
+        )
+        self.documents.on_committed = self.indexes.schedule
         self.query_embedder = self.models.query_embedder(None)  # the default model's
         self.searcher = Searcher(
             db,

@@ -597,7 +597,7 @@ def db_url(ctx: click.Context) -> None:
 
 
 # the access commands live in their own module and register themselves on `main`
-from comptoir import cli_access, cli_jobs, cli_questions  # noqa: E402, F401
+from comptoir import cli_access, cli_indexes, cli_jobs, cli_questions  # noqa: E402, F401
 
 if __name__ == "__main__":
     # run as `python -m comptoir.cli`, this file is `__main__`: the commands of cli_access and cli_jobs

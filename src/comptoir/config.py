@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         "is installed and the backend is onnx or onnx-int8",
     )
 
+    ann_min_chunks: int = Field(
+        default=5000,
+        ge=0,
+        description="a company with this many chunks gets its own HNSW index (0: exact search always)",
+    )
+
     max_request_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_document_chars: int = Field(default=2_000_000, ge=1)
     max_documents_per_request: int = Field(default=500, ge=1)

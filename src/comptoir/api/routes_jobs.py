@@ -23,9 +23,13 @@ async def _run_workers(app: FastAPI) -> AsyncIterator[None]:
     runners = [comptoir.job_runner() for _ in range(comptoir.settings.job_workers)]
     for runner in runners:
         runner.start()
+    # the large companies' own indexes, checked once at start, then after each change of documents
+    comptoir.indexes.start()
+    comptoir.indexes.schedule()
     try:
         yield
     finally:
+        comptoir.indexes.stop()
         for runner in runners:
             runner.request_stop()
         for runner in runners:

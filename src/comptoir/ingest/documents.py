@@ -168,6 +168,8 @@ class DocumentStore:
         self.chunker = chunker
         self.on_change = on_change
         self.models = models
+        #: told the company once a change of its documents is committed (its index keeper listens)
+        self.on_committed: Callable[[str], None] | None = None
 
     def chunk(self, doc: ParsedDocument) -> list[str]:
         return self.chunker.chunk_blocks(doc.blocks)
@@ -222,6 +224,8 @@ class DocumentStore:
                         on_written(conn, [r for r in results.values() if r.status != "unchanged"])
                 if on_results:
                     on_results(conn, _in_order(prepared, results, existing))
+        if self.on_committed and any(r.status != "unchanged" for r in results.values()):
+            self.on_committed(tenant_id)
         for result in results.values():
             if result.status != "unchanged":
                 logger.info(
@@ -358,6 +362,8 @@ class DocumentStore:
             conn.execute(BUMP_KNOWLEDGE, (tenant_id,))
             if on_deleted:
                 on_deleted(conn)
+        if self.on_committed:
+            self.on_committed(tenant_id)
 
     def list(self, *, tenant_id: str, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         with self.db.tenant(tenant_id) as conn:

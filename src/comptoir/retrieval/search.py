@@ -37,13 +37,16 @@ from typing import Literal
 
 import numpy as np
 from pgvector import HalfVector
+from psycopg import sql
 
+from comptoir.companies import validate_company_id
 from comptoir.db.database import Connection, Database
 from comptoir.embedding.base import Vectors, calibrate
 from comptoir.embedding.cached import QueryEmbedder
 from comptoir.embedding.models import ModelRegistry
 from comptoir.errors import InvalidInput
 
+Mode = Literal["hybrid", "dense", "fulltext"]
 RRF_K = 60
 # One global pair, chosen on the shared sets by the mean of full-text and hybrid nDCG@10 over SciFact,
 # service-public and FQuAD: flat from k1 0.4 to 0.6 and b 0.3 to 0.5 (within 0.001), falling off
@@ -51,13 +54,22 @@ RRF_K = 60
 # word outrank the dense leg's agreement in the fusion (hybrid -0.007 on average, -0.017 on FQuAD).
 BM25_K1 = 0.4
 BM25_B = 0.4
+#: a company larger than this many chunks ranks by its rarer query terms only, as long as together they
+#: reach at most this many chunks (the rarest always counts): the full-text leg then scores a bounded
+#: number of rows whatever the company's size, dropping only terms common enough to weigh little
+LEXICAL_BUDGET = 10_000
+#: candidates an approximate (HNSW) index visits per question; recall@10 against exact: see the README
+HNSW_EF_SEARCH = 100
 
-HYBRID_SEARCH = """
-WITH company AS (
+_EF_SEARCH = "SELECT set_config('hnsw.ef_search', %s, true)"
+_COMPANY = """
+company AS (
     SELECT comptoir_ts_config(language) AS cfg,
            coalesce(%(dense_share)s::float8, dense_weight, %(default_share)s) AS dense_share
     FROM companies WHERE tenant_id = %(tenant)s
-),
+)"""
+# A company's terms, their document frequencies, and the query's terms kept: see the module's doc.
+_LEXICAL = """
 terms AS (
     SELECT t.lexeme, coalesce(s.df, 0) AS df
     FROM company
@@ -71,20 +83,17 @@ size AS (
 ),
 kept AS (
     SELECT t.lexeme, ln(1 + (size.n - t.df + 0.5) / (t.df + 0.5)) AS idf
-    FROM (SELECT lexeme, df, row_number() OVER (ORDER BY df, lexeme) AS rarity FROM terms WHERE df > 0) t,
+    FROM (SELECT lexeme, df, row_number() OVER (ORDER BY df, lexeme) AS rarity,
+                 sum(df) OVER (ORDER BY df, lexeme) AS reach
+          FROM terms WHERE df > 0) t,
          size
-    WHERE t.df * 2 <= size.n OR (t.rarity = 1 AND t.df < size.n)
+    WHERE (t.df * 2 <= size.n AND (size.n <= %(lexical_budget)s OR t.reach <= %(lexical_budget)s))
+       OR (t.rarity = 1 AND t.df < size.n)
 ),
 query AS (
     SELECT (SELECT string_agg(quote_literal(lexeme), ' | ') FROM kept)::tsquery AS tsq,
            (SELECT array_agg(lexeme) FROM kept) AS lexemes, avgdl
     FROM size
-),
-dense AS (
-    SELECT document_id, ordinal, row_number() OVER (ORDER BY distance) AS rank FROM (
-        SELECT document_id, ordinal, embedding <=> %(vector)s AS distance FROM chunks
-        WHERE tenant_id = %(tenant)s ORDER BY distance LIMIT %(candidates)s
-    ) d
 ),
 lexical AS (
     SELECT document_id, ordinal, row_number() OVER (ORDER BY score DESC) AS rank FROM (
@@ -93,13 +102,24 @@ lexical AS (
                        / (m.tf + %(bm25_k1)s * (1 - %(bm25_b)s + %(bm25_b)s * length(ch.tsv) / q.avgdl)))
             -- the chunk's own query terms with their positions, cut down in C before unnesting
             FROM (SELECT lexeme, array_length(positions, 1) AS tf
-                  FROM unnest(ts_filter(setweight(setweight(ch.tsv, 'D'), 'A', q.lexemes), '{a}'))) m
+                  FROM unnest(ts_filter(setweight(setweight(ch.tsv, 'D'), 'A', q.lexemes), '{{a}}'))) m
             JOIN kept k ON k.lexeme = m.lexeme
         ) AS score
         FROM chunks ch, query q
         WHERE ch.tenant_id = %(tenant)s AND ch.tsv @@ q.tsq ORDER BY score DESC LIMIT %(candidates)s
     ) l
-),
+)"""
+# The tenant is written into the dense leg as a literal (a validated company id): a large company's
+# own approximate index is a partial index on exactly that predicate, which a parameter cannot match.
+_DENSE = """
+dense AS (
+    SELECT document_id, ordinal, row_number() OVER (ORDER BY distance) AS rank FROM (
+        SELECT document_id, ordinal, embedding::halfvec({dims}) <=> %(vector)s AS distance FROM chunks
+        WHERE tenant_id = {tenant} ORDER BY distance LIMIT %(candidates)s
+    ) d
+)"""
+_FUSED = {
+    "hybrid": """
 fused AS (
     SELECT document_id, ordinal, sum(weight / (%(rrf_k)s + rank)) AS score,
            min(rank) FILTER (WHERE leg = 'dense') AS dense_rank,
@@ -109,7 +129,22 @@ fused AS (
     GROUP BY document_id, ordinal
     HAVING sum(weight) > 0
     ORDER BY score DESC LIMIT %(k)s
-)
+)""",
+    # one leg alone: the scores hybrid gives it at full weight, without computing the other leg
+    "dense": """
+fused AS (
+    SELECT document_id, ordinal, 2.0 / (%(rrf_k)s + rank) AS score, rank AS dense_rank,
+           NULL::bigint AS lexical_rank
+    FROM dense ORDER BY rank LIMIT %(k)s
+)""",
+    "fulltext": """
+fused AS (
+    SELECT document_id, ordinal, 2.0 / (%(rrf_k)s + rank) AS score, NULL::bigint AS dense_rank,
+           rank AS lexical_rank
+    FROM lexical ORDER BY rank LIMIT %(k)s
+)""",
+}
+_RESULTS = """
 SELECT f.document_id, d.title, ch.text, f.score::float8 AS score, f.dense_rank, f.lexical_rank,
        (1 - (ch.embedding <=> %(vector)s))::float8 AS similarity
 FROM fused f
@@ -119,7 +154,15 @@ ORDER BY f.score DESC, f.dense_rank NULLS LAST
 """
 
 
-Mode = Literal["hybrid", "dense", "fulltext"]
+def search_sql(mode: Mode, *, tenant_id: str, dims: int) -> sql.Composed:
+    """The search query of ``mode``: each mode computes only its own legs."""
+    parts = {"hybrid": [_COMPANY, _LEXICAL, _DENSE], "dense": [_DENSE], "fulltext": [_COMPANY, _LEXICAL]}
+    ctes = ",".join(parts[mode] + [_FUSED[mode]])
+    return sql.SQL("WITH" + ctes + _RESULTS).format(
+        tenant=sql.Literal(validate_company_id(tenant_id)), dims=sql.Literal(int(dims))
+    )
+
+
 #: the dense leg's share of the fusion (the full-text leg has the rest); 0.5 weighs both alike
 DEFAULT_DENSE_SHARE = 0.5
 #: the share a one-leg mode forces; hybrid takes the one asked for, else the company's own
@@ -152,6 +195,7 @@ def search_params(
         "bm25_b": BM25_B,
         "dense_share": share,
         "default_share": default_share,
+        "lexical_budget": LEXICAL_BUDGET,
     }
 
 
@@ -237,10 +281,12 @@ class Searcher:
         params = search_params(
             tenant_id, query, vector, k, mode, dense_weight=dense_weight, default_share=default_share
         )
+        query_sql = search_sql(mode, tenant_id=tenant_id, dims=len(vector))
         with self.db.tenant(tenant_id, within=conn) as tx:
             if self.models:
                 self.models.check(tx, tenant_id=tenant_id, model_id=model_id)
-            rows = tx.execute(HYBRID_SEARCH, params).fetchall()
+            tx.execute(_EF_SEARCH, (str(HNSW_EF_SEARCH),))
+            rows = tx.execute(query_sql, params).fetchall()
         hits = [SearchHit(**row) for row in rows]
         if similarity_map == (1.0, 0.0):
             return hits

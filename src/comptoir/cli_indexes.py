@@ -1,0 +1,38 @@
+"""`comptoir index`: the large companies' own approximate indexes (see ``comptoir.retrieval.ann``)."""
+
+from __future__ import annotations
+
+import click
+
+from comptoir.cli import _comptoir, _settings, main
+
+
+@main.group()
+def index() -> None:
+    """The companies' own HNSW indexes."""
+
+
+@index.command("list")
+@click.pass_context
+def index_list(ctx: click.Context) -> None:
+    """Every company: chunks, and whether it has its own index."""
+    with _comptoir(_settings(ctx), with_model=False) as app:
+        for company in app.companies.list():
+            state = app.indexes.state(company.id)
+            click.echo(f"{company.id}\t{state.chunks}\t{'hnsw' if state.indexed else 'exact'}")
+
+
+@index.command("sync")
+@click.option("--company", "company_id", help="one company; default: every company")
+@click.pass_context
+def index_sync(ctx: click.Context, company_id: str | None) -> None:
+    """Build the indexes of companies over COMPTOIR_ANN_MIN_CHUNKS chunks, drop those of companies under
+    half of it (a server does this by itself after changes and at start)."""
+    with _comptoir(_settings(ctx), with_model=False) as app:
+        if company_id is not None:
+            app.companies.get(company_id=company_id)
+            outcomes = {company_id: app.indexes.sync(company_id)}
+        else:
+            outcomes = app.indexes.sync_all()
+    for tenant, outcome in outcomes.items():
+        click.echo(f"{tenant}\t{outcome}")

@@ -1,0 +1,218 @@
+"""Approximate nearest-neighbour indexes for large companies: a partial HNSW index per company.
+
+A small company's dense leg is an exact scan of its own rows, reached through the ``(tenant_id, ...)``
+primary key: a few milliseconds, and exact. That scan grows with the company: about 1 ms per 1,000
+chunks, so a 100,000-chunk catalogue took close to a second. A shared HNSW index over every company does
+not help: the planner rightly prefers the tenant's B-tree to an index it would have to filter. So a
+company from ``COMPTOIR_ANN_MIN_CHUNKS`` chunks on gets an HNSW index of its own, partial on
+``tenant_id = '<company>'``: it holds that company's rows only, so a search never filters and always
+finds k rows, and the search query names the company as a literal so the planner can match it
+(``comptoir.retrieval.search``). An index is dropped once its company falls under half the threshold
+(hysteresis: a company at the limit does not flap).
+
+Indexes are built with ``CREATE INDEX CONCURRENTLY`` (ingestion and search go on meanwhile) by the
+schema's owner: the application role owns nothing. A build is scheduled after a change of the company's
+documents and at start, and runs in one background thread per process; an advisory lock keeps two
+processes from building the same one. Until it is ready, the company's searches stay exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import psycopg
+from psycopg import sql
+
+from comptoir.db.database import Database
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "chunks_ann_"
+#: HNSW build parameters: pgvector's defaults
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 64
+BUILD_MEMORY = "1GB"
+
+Outcome = Literal["created", "dropped", "kept", "absent", "skipped"]
+
+_SIZE = """
+    SELECT coalesce(sum(chunk_count), 0)::bigint AS chunks,
+           (SELECT vector_dims(embedding) FROM chunks WHERE tenant_id = %(t)s LIMIT 1) AS dims
+    FROM documents WHERE tenant_id = %(t)s"""
+_INDEX = """
+    SELECT i.indisvalid AS valid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
+    WHERE c.relname = %s AND c.relkind = 'i'"""
+_ALL_INDEXES = "SELECT relname FROM pg_class WHERE relkind = 'i' AND relname LIKE 'chunks\\_ann\\_%%'"
+
+
+def index_name(tenant_id: str) -> str:
+    """The company's index: a digest of its id (an id may be longer than an index name may be)."""
+    return PREFIX + hashlib.sha256(tenant_id.encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class IndexState:
+    tenant_id: str
+    chunks: int
+    indexed: bool
+
+
+class CompanyIndexes:
+    """Creates and drops the companies' own HNSW indexes; ``owner_url`` None: never (exact search)."""
+
+    def __init__(self, db: Database, owner_url: str | None, *, min_chunks: int) -> None:
+        self.db = db
+        self.owner_url = owner_url
+        self.min_chunks = min_chunks
+        self._pending: set[str] = set()
+        self._all = False
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._idle = threading.Event()
+        self._idle.set()
+
+    @property
+    def enabled(self) -> bool:
+        return self.owner_url is not None and self.min_chunks > 0
+
+    # -- one company -------------------------------------------------------------------------------
+
+    def state(self, tenant_id: str) -> IndexState:
+        chunks, _ = self._size(tenant_id)
+        return IndexState(tenant_id, chunks, self._valid(index_name(tenant_id)) is True)
+
+    def _size(self, tenant_id: str) -> tuple[int, int | None]:
+        with self.db.tenant(tenant_id) as conn:
+            row = conn.execute(_SIZE, {"t": tenant_id}).fetchone()
+        assert row is not None
+        return int(row["chunks"]), row["dims"]
+
+    def _valid(self, name: str) -> bool | None:
+        """True: the index is ready; False: a failed concurrent build left it invalid; None: absent."""
+        with self.db.global_() as conn:
+            row = conn.execute(_INDEX, (name,)).fetchone()
+        return None if row is None else bool(row["valid"])
+
+    def sync(self, tenant_id: str) -> Outcome:
+        """Create the company's index when it is large enough, drop it when it has become small (or the
+        company is gone); what was done."""
+        if not self.enabled:
+            return "skipped"
+        name = index_name(tenant_id)
+        chunks, dims = self._size(tenant_id)
+        valid = self._valid(name)
+        if chunks >= self.min_chunks and dims is not None:
+            if valid:
+                return "kept"
+            return "created" if self._build(tenant_id, name, dims, rebuild=valid is False) else "skipped"
+        if valid is not None and chunks < self.min_chunks // 2:
+            self._drop(name)
+            return "dropped"
+        return "kept" if valid else "absent"
+
+    def _owner(self) -> psycopg.Connection:
+        assert self.owner_url is not None
+        return psycopg.connect(self.owner_url, autocommit=True)
+
+    def _build(self, tenant_id: str, name: str, dims: int, *, rebuild: bool) -> bool:
+        lock = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        with self._owner() as conn:
+            if not conn.execute("SELECT pg_try_advisory_lock(%s)", (lock,)).fetchone()[0]:  # type: ignore[index]
+                return False  # another process is building it
+            try:
+                if rebuild:
+                    conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(name)))
+                started = time.perf_counter()
+                conn.execute(sql.SQL("SET maintenance_work_mem = {}").format(sql.Literal(BUILD_MEMORY)))
+                conn.execute(
+                    sql.SQL(
+                        "CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON chunks "
+                        "USING hnsw ((embedding::halfvec({dims})) halfvec_cosine_ops) "
+                        "WITH (m = {m}, ef_construction = {ef}) WHERE tenant_id = {tenant}"
+                    ).format(
+                        name=sql.Identifier(name),
+                        dims=sql.Literal(dims),
+                        m=sql.Literal(HNSW_M),
+                        ef=sql.Literal(HNSW_EF_CONSTRUCTION),
+                        tenant=sql.Literal(tenant_id),
+                    )
+                )
+                took = round(time.perf_counter() - started, 1)
+                logger.info("company index built", extra={"tenant_id": tenant_id, "index": name, "s": took})
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (lock,))
+        return True
+
+    def _drop(self, name: str) -> None:
+        with self._owner() as conn:
+            conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(name)))
+        logger.info("company index dropped", extra={"index": name})
+
+    # -- every company -----------------------------------------------------------------------------
+
+    def sync_all(self) -> dict[str, Outcome]:
+        """Every company, and the indexes of companies that no longer exist."""
+        if not self.enabled:
+            return {}
+        with self.db.global_() as conn:
+            tenants = [r["tenant_id"] for r in conn.execute("SELECT tenant_id FROM tenants ORDER BY 1")]
+            existing = {r["relname"] for r in conn.execute(_ALL_INDEXES)}
+        outcomes = {tenant: self.sync(tenant) for tenant in tenants}
+        for orphan in existing - {index_name(t) for t in tenants}:
+            self._drop(orphan)
+        return outcomes
+
+    # -- in the background -------------------------------------------------------------------------
+
+    def schedule(self, tenant_id: str | None = None) -> None:
+        """Sync the company (None: every company) in the background thread, when it is running."""
+        if not self.enabled:
+            return
+        with self._wake:
+            if tenant_id is None:
+                self._all = True
+            else:
+                self._pending.add(tenant_id)
+            self._idle.clear()
+            self._wake.notify()
+
+    def start(self) -> None:
+        if not self.enabled or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="company indexes", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=5)  # a build in progress is abandoned with the connection
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Until every scheduled sync has run (tests, benchmarks)."""
+        return self._idle.wait(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not (self._pending or self._all or self._stopping):
+                    self._idle.set()
+                    self._wake.wait()
+                if self._stopping:
+                    return
+                every, self._all = self._all, False
+                tenants, self._pending = sorted(self._pending), set()
+            try:
+                if every:
+                    self.sync_all()
+                for tenant in tenants:
+                    self.sync(tenant)
+            except Exception:
+                logger.exception("syncing the companies' indexes failed")

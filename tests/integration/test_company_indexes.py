@@ -1,0 +1,137 @@
+"""Large companies get their own HNSW index, built concurrently by the schema's owner and used by their
+searches only; small companies stay exact; indexes go when companies shrink or leave. Each search mode
+computes only its own legs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from comptoir.app import Comptoir
+from comptoir.cli import main
+from comptoir.db.bootstrap import DatabaseTarget
+from comptoir.db.database import Database
+from comptoir.embedding.fake import FakeEmbedder
+from comptoir.ingest.loaders import parse_text
+from comptoir.retrieval.ann import index_name
+from comptoir.retrieval.search import search_params, search_sql
+from tests.conftest import ADMIN_KEY, ClonedDatabase, make_settings
+from tests.integration.test_cli import _env
+
+MIN_CHUNKS = 30
+
+
+@pytest.fixture
+def comptoir(test_db: ClonedDatabase, tmp_path: Path) -> Iterator[Comptoir]:
+    settings = make_settings(tmp_path, ann_min_chunks=MIN_CHUNKS)
+    db = Database(test_db.app_url, min_size=1, max_size=4)
+    db.open()
+    target = DatabaseTarget(test_db.owner_url, test_db.app_url, None, started_embedded=False)
+    app = Comptoir(settings, db, FakeEmbedder(), admin_key=ADMIN_KEY, target=target)
+    yield app
+    app.close()
+
+
+def _add(comptoir: Comptoir, company: str, count: int, start: int = 0) -> None:
+    documents = [
+        parse_text(
+            f"Fiche {i}",
+            f"Article numéro {i} : modèle {i * 7 % 13}, prix {i * 100} FCFA.",
+            source=None,
+            metadata={},
+        )
+        for i in range(start, start + count)
+    ]
+    comptoir.documents.ingest(tenant_id=company, documents=documents)
+
+
+def _plan(comptoir: Comptoir, company: str, mode: str = "dense") -> str:
+    vector = comptoir.embedder.embed_query("prix article 12")
+    params = search_params(company, "prix article 12", vector, 5, mode)  # type: ignore[arg-type]
+    with comptoir.db.tenant(company) as conn:
+        rows = conn.execute(
+            b"EXPLAIN (VERBOSE) " + search_sql(mode, tenant_id=company, dims=384).as_bytes(conn),
+            params,  # type: ignore[arg-type]
+        ).fetchall()
+    return "\n".join(str(next(iter(row.values()))) for row in rows)
+
+
+def _dense(comptoir: Comptoir, company: str, query: str, k: int = 10) -> list[float]:
+    """The similarities of the k nearest chunks (ties may come in any order)."""
+    vector = comptoir.embedder.embed_query(query)
+    hits = comptoir.searcher.search_vector(tenant_id=company, query=query, vector=vector, k=k, mode="dense")
+    return [round(hit.similarity or 0.0, 3) for hit in hits]
+
+
+def test_a_large_company_gets_its_own_index_and_loses_it_when_small(comptoir: Comptoir) -> None:
+    comptoir.companies.create(company_id="big", name="Big", language="fr")
+    comptoir.companies.create(company_id="small", name="Small", language="fr")
+    _add(comptoir, "big", MIN_CHUNKS + 10)
+    _add(comptoir, "small", 10)
+    exact = _dense(comptoir, "big", "prix article 12")
+
+    assert comptoir.indexes.sync("small") == "absent"
+    assert comptoir.indexes.sync("big") == "created"
+    assert comptoir.indexes.sync("big") == "kept"
+    assert comptoir.indexes.state("big").indexed and not comptoir.indexes.state("small").indexed
+    # the big company's search uses its index, and finds what the exact scan found; the small one's
+    # (and the big one's full-text leg) do not touch it
+    assert index_name("big") in _plan(comptoir, "big")
+    assert index_name("big") not in _plan(comptoir, "small")
+    assert _dense(comptoir, "big", "prix article 12") == exact
+    assert len(_dense(comptoir, "big", "prix article 12", k=40)) == 40
+
+    # shrinking under the threshold keeps it (hysteresis); under half of it drops it
+    listed = [row["document_id"] for row in comptoir.documents.list(tenant_id="big", limit=100)]
+    for document_id in listed[:15]:  # 25 left
+        comptoir.documents.delete(tenant_id="big", document_id=document_id)
+    assert comptoir.indexes.sync("big") == "kept"
+    for document_id in listed[15:26]:  # 14 left
+        comptoir.documents.delete(tenant_id="big", document_id=document_id)
+    assert comptoir.indexes.sync("big") == "dropped"
+    assert index_name("big") not in _plan(comptoir, "big")
+
+
+def test_the_server_keeps_indexes_in_the_background_and_drops_a_deleted_companys(comptoir: Comptoir) -> None:
+    comptoir.indexes.start()
+    try:
+        comptoir.companies.create(company_id="big", name="Big", language="fr")
+        _add(comptoir, "big", MIN_CHUNKS)  # the ingestion schedules a sync
+        assert comptoir.indexes.wait_idle(60)
+        assert comptoir.indexes.state("big").indexed
+        comptoir.companies.delete(company_id="big")
+        comptoir.indexes.schedule()
+        assert comptoir.indexes.wait_idle(60)
+    finally:
+        comptoir.indexes.stop()
+    with psycopg.connect(comptoir.target.owner_url) as conn:  # type: ignore[union-attr]
+        assert conn.execute(
+            "SELECT count(*) FROM pg_class WHERE relname = %s", (index_name("big"),)
+        ).fetchone() == (0,)
+
+
+def test_each_mode_computes_only_its_own_legs(comptoir: Comptoir) -> None:
+    comptoir.companies.create(company_id="awa", name="Awa", language="fr")
+    _add(comptoir, "awa", 5)
+    dense, fulltext, hybrid = (_plan(comptoir, "awa", mode) for mode in ("dense", "fulltext", "hybrid"))
+    lexical, ranked_by_meaning = ("ts_filter", "term_stats"), "halfvec(384)"
+    assert not any(part in dense for part in lexical) and ranked_by_meaning in dense
+    assert all(part in fulltext for part in lexical) and ranked_by_meaning not in fulltext
+    assert all(part in hybrid for part in lexical) and ranked_by_meaning in hybrid
+
+
+def test_the_command_line_lists_and_syncs(
+    test_db: ClonedDatabase, tmp_path: Path, comptoir: Comptoir
+) -> None:
+    comptoir.companies.create(company_id="big", name="Big", language="fr")
+    _add(comptoir, "big", MIN_CHUNKS)
+    runner = CliRunner()
+    env = _env(test_db, tmp_path, COMPTOIR_ANN_MIN_CHUNKS=str(MIN_CHUNKS), COMPTOIR_EMBEDDING_BACKEND="fake")
+    assert runner.invoke(main, ["index", "list"], env=env).output == f"big\t{MIN_CHUNKS}\texact\n"
+    synced = runner.invoke(main, ["index", "sync"], env=env)
+    assert synced.exit_code == 0 and synced.output.endswith("\nbig\tcreated\n"), synced.output
+    assert runner.invoke(main, ["index", "list"], env=env).output.endswith(f"big\t{MIN_CHUNKS}\thnsw\n")
