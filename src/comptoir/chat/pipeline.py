@@ -45,6 +45,7 @@ from comptoir.db.database import Connection
 from comptoir.embedding.cached import QueryEmbedder
 from comptoir.errors import InvalidInput
 from comptoir.facts.hit import FactHit
+from comptoir.observability.metrics import observe_chat
 from comptoir.retrieval.search import Searcher, SearchHit
 from comptoir.text import language_of_text
 
@@ -327,7 +328,7 @@ class ChatPipeline:
                 sent = [message["content"] for message in ctx.messages]
                 self.usage.spend(conn, company_id=ctx.tenant_id, tokens=estimate_tokens(*sent, answer))
         budget_exhausted = ctx.budget_exhausted and provider == EXTRACTIVE and not ctx.settled
-        return ChatAnswer(
+        answered = ChatAnswer(
             answer,
             sources,
             provider,
@@ -336,6 +337,8 @@ class ChatPipeline:
             ctx.handoff,
             budget_exhausted,
         )
+        observe_chat(answered)
+        return answered
 
     # -- entry points ------------------------------------------------------------------------------
 
