@@ -20,7 +20,7 @@ import click
 from comptoir.config import Settings
 from comptoir.errors import ComptoirError, InvalidInput
 from comptoir.facts.extract import KINDS
-from comptoir.logs import configure_logging
+from comptoir.logs import LogFormat, configure_logging
 
 if TYPE_CHECKING:
     from comptoir.db.bootstrap import DatabaseTarget
@@ -68,12 +68,23 @@ class _Group(click.Group):
 )
 @click.option("--database-url", envvar="COMPTOIR_DATABASE_URL", help="PostgreSQL URL; unset: embedded")
 @click.option("--log-level", envvar="COMPTOIR_LOG_LEVEL", default="INFO", show_default=True)
+@click.option(
+    "--log-format",
+    envvar="COMPTOIR_LOG_FORMAT",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object per log line",
+)
 @click.version_option(package_name="comptoir")
 @click.pass_context
-def main(ctx: click.Context, home: Path | None, database_url: str | None, log_level: str) -> None:
+def main(
+    ctx: click.Context, home: Path | None, database_url: str | None, log_level: str, log_format: LogFormat
+) -> None:
     """Comptoir: a multi-tenant retrieval-augmented chat server for businesses."""
-    configure_logging(log_level)
-    ctx.obj = {k: v for k, v in {"home": home, "database_url": database_url}.items() if v is not None}
+    configure_logging(log_level, log_format)
+    given = {"home": home, "database_url": database_url, "log_format": log_format}
+    ctx.obj = {k: v for k, v in given.items() if v is not None}
 
 
 @main.command()
@@ -133,10 +144,14 @@ def _drop_privileges(settings: Settings) -> None:
     the model cache from now on."""
     if not settings.drop_privileges:
         return
+    from comptoir.observability.metrics import multiprocess_dir
     from comptoir.privileges import drop_privileges
 
     home = settings.home.expanduser().resolve()
     writable = [settings.model_cache.expanduser().resolve()] if settings.model_cache else []
+    metrics = multiprocess_dir()
+    if metrics:  # every process of the server writes its samples there
+        writable.append(Path(metrics).expanduser().resolve())
     drop_privileges(settings.service_user, home=home, writable=writable, skip=[home / "pgdata"])
 
 

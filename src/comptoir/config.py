@@ -139,6 +139,14 @@ class Settings(BaseSettings):
         default=1.0, gt=0, le=60, description="how often /healthz's view of the database is refreshed"
     )
 
+    # -- what the operator sees: metrics and logs --
+    metrics_public: bool = Field(
+        default=False, description="serve /metrics without the admin key (to a scraper on a private network)"
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="log lines as text (key=value fields) or one JSON object per line"
+    )
+
     # -- keys, request rates and quotas --
     chat_key_rate_per_minute: int = Field(default=60, ge=1, description="requests per chat key")
     admin_key_rate_per_minute: int = Field(default=3000, ge=1, description="requests per admin key")

@@ -13,6 +13,7 @@ from comptoir.cli import main
 from tests.conftest import ClonedDatabase
 from tests.integration.conftest import add_documents, admin, bearer, chat, create_company
 from tests.integration.test_cli import _env
+from tests.integration.test_metrics_endpoint import moved, scrape
 
 PRICES = {
     "title": "Tarifs",
@@ -106,12 +107,15 @@ def test_feedback_lists_a_disliked_answer_and_is_kept_per_company(client: TestCl
     no_company = client.post("/v1/chat/feedback", json={"turn_id": turn, "rating": "up"}, headers=admin())
     assert no_company.status_code == 404 and "company_id" in no_company.text
 
+    _, before = scrape(client)
     rated = client.post(
         "/v1/chat/feedback",
         json={"turn_id": turn, "rating": "down", "comment": "c'est plus cher en boutique", "user_id": "c1"},
         headers=bearer(key),
     )
     assert rated.status_code == 201, rated.text
+    _, after = scrape(client)
+    assert moved(before, after, "comptoir_feedback_total", rating="down") == 1
     groups = _open(client, key)
     assert [g["reasons"] for g in groups] == [{"down": 1}]
     assert _open(client, other, "bolo") == []

@@ -18,6 +18,7 @@ from comptoir.api import (
     routes_jobs,
     routes_keys,
     routes_limits,
+    routes_metrics,
     routes_owner,
 )
 from comptoir.api.cors import PerKeyCors
@@ -28,6 +29,8 @@ from comptoir.api.openapi import install_openapi
 from comptoir.api.routes_console import install_console
 from comptoir.api.schemas import ErrorOut
 from comptoir.app import Comptoir
+from comptoir.observability.metrics import JobStateCollector, scrape_registry
+from comptoir.observability.requests import RequestObserver
 
 ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422, 429)
 
@@ -45,7 +48,10 @@ def create_app(comptoir: Comptoir) -> FastAPI:
     install_openapi(app, {("SearchIn", "k"): comptoir.settings.max_k})
     app.add_middleware(JsonBodyCheck, max_depth=comptoir.settings.max_json_depth)  # inside the size limit
     app.add_middleware(BodySizeLimit, max_bytes=comptoir.settings.max_request_bytes)
-    app.add_middleware(PerKeyCors, state_key=CORS_STATE)  # outermost: preflights cost nothing else
+    app.add_middleware(PerKeyCors, state_key=CORS_STATE)  # preflights cost nothing else
+    # outermost: every response gets the request id, is counted and logged, whichever layer sent it
+    app.add_middleware(RequestObserver, routes=app.router.routes)
+    app.state.metrics_registry = scrape_registry(JobStateCollector(comptoir.jobs.count_by_status))
     app.include_router(routes_companies.router)
     app.include_router(routes_documents.router)
     app.include_router(routes_chat.router)
@@ -60,6 +66,7 @@ def create_app(comptoir: Comptoir) -> FastAPI:
     app.include_router(routes_jobs.router)  # its lifespan runs the job workers
 
     app.include_router(routes_health.router)  # its lifespan keeps /healthz's view of the database fresh
+    app.include_router(routes_metrics.router)
     install_console(app)
 
     return app

@@ -21,6 +21,7 @@ from comptoir.access.audit import OPERATOR, Actor
 from comptoir.access.keys import COMPANY_ID, ApiKey, KeyService, company_of_key
 from comptoir.app import Comptoir
 from comptoir.errors import Forbidden, NotFound, Unauthorized
+from comptoir.observability.context import set_company
 
 _bearer = HTTPBearer(auto_error=False, description="the admin key or a company's API key")
 
@@ -132,15 +133,25 @@ def require_admin(caller: CallerDep) -> Caller:
 AdminDep = Annotated[Caller, Depends(require_admin)]
 
 
+def require_scraper(
+    request: Request,
+    comptoir: ComptoirDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """``/metrics``: the admin key, unless ``COMPTOIR_METRICS_PUBLIC`` (a scraper that holds no key)."""
+    if not comptoir.settings.metrics_public:
+        require_admin(get_caller(request, comptoir, credentials))
+
+
 def resolve_chat_tenant(company_id: str, caller: Caller, comptoir: Comptoir) -> str:
     """The company of the path or body, once the caller may chat with it; 404 otherwise."""
     if not COMPANY_ID.match(company_id):
         raise NotFound(f"company {company_id!r} not found")
     if caller.admin:
         comptoir.companies.get(company_id=company_id)  # 404 when absent
-        return company_id
-    if caller.company_id != company_id:
+    elif caller.company_id != company_id:
         raise NotFound(f"company {company_id!r} not found")
+    set_company(company_id)  # the request's log records name it from now on
     return company_id
 
 

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from comptoir.errors import ComptoirError, TooManyRequests
+from comptoir.observability.requests import REQUEST_ID_HEADER, request_context_of
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,11 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unexpected error")
-        return error_response(500, "internal_error", "internal error; see the server log")
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette runs this outside every middleware, the request's own context already left: its id
+        # (and company) are read from the request's state, for the log and the response
+        context = request_context_of(request.scope)
+        fields = {} if context is None else context.log_fields()
+        logger.exception("unexpected error", extra=fields)
+        headers = None if context is None else {REQUEST_ID_HEADER: context.request_id}
+        return error_response(500, "internal_error", "internal error; see the server log", headers=headers)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, status
 from comptoir.api.deps import CallerDep, ComptoirDep, resolve_chat_tenant
 from comptoir.api.schemas_console import FeedbackIn, FeedbackOut
 from comptoir.errors import NotFound
+from comptoir.observability.metrics import count_feedback
 
 router = APIRouter(tags=["chat"])
 
@@ -23,4 +24,5 @@ def feedback(body: FeedbackIn, caller: CallerDep, comptoir: ComptoirDep) -> Feed
     comptoir.feedback.rate(
         tenant_id=tenant, turn_id=body.turn_id, rating=body.rating, comment=body.comment, user_id=body.user_id
     )
+    count_feedback(body.rating)
     return FeedbackOut(turn_id=body.turn_id, rating=body.rating)

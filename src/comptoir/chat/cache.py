@@ -34,6 +34,7 @@ from comptoir.chat.seams import CachedAnswer, CacheScope
 from comptoir.chat.sources import Source
 from comptoir.db.database import Connection, Database
 from comptoir.embedding.base import Vectors, calibrate
+from comptoir.observability.metrics import count_cache_lookup
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +151,7 @@ class SemanticCache:
         """Count one question's outcome: a hit, or a miss after both lookups."""
         with self.db.tenant(scope.tenant_id, within=conn) as tx:
             tx.execute(_COUNT, {"tenant": scope.tenant_id, "hit": int(hit)})
+        count_cache_lookup(hit=hit)  # the process-wide figure, next to the company's own
 
     def store(
         self,

@@ -46,6 +46,7 @@ from comptoir.db.database import Connection
 from comptoir.embedding.cached import QueryEmbedder
 from comptoir.errors import InvalidInput
 from comptoir.facts.hit import FactHit
+from comptoir.observability.metrics import observe_chat
 from comptoir.retrieval.search import Searcher, SearchHit
 from comptoir.text import language_of_text
 
@@ -334,7 +335,7 @@ class ChatPipeline:
                 sent = [message["content"] for message in ctx.messages]
                 self.usage.spend(conn, company_id=ctx.tenant_id, tokens=estimate_tokens(*sent, answer))
         budget_exhausted = ctx.budget_exhausted and provider == EXTRACTIVE and not ctx.settled
-        return ChatAnswer(
+        done = ChatAnswer(
             answer,
             sources,
             provider,
@@ -345,6 +346,8 @@ class ChatPipeline:
             turn_id,
             answered,
         )
+        observe_chat(done)
+        return done
 
     # -- entry points ------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from comptoir.errors import ConfigurationError
+from comptoir.observability.metrics import count_provider_attempt, set_breaker_state
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +44,16 @@ class ProviderConfig(BaseModel):
     max_tokens: int = Field(default=400, ge=1, le=8192)
 
 
+#: why an attempt failed, in a few words fit for a metric's label
+FailureKind = Literal["timeout", "rate_limited", "http_error", "connection", "malformed", "incomplete"]
+
+
 class AttemptFailed(Exception):
-    def __init__(self, reason: str, *, retryable: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, *, kind: FailureKind, retryable: bool, retry_after: float | None = None
+    ) -> None:
         super().__init__(reason)
+        self.kind = kind
         self.retryable = retryable
         self.retry_after = retry_after
 
@@ -140,6 +148,7 @@ class Provider:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         raise AttemptFailed(
             f"HTTP {response.status_code}",
+            kind="rate_limited" if response.status_code == 429 else "http_error",
             retryable=response.status_code in RETRYABLE_STATUS,
             retry_after=retry_after,
         )
@@ -152,13 +161,13 @@ class Provider:
             self._check(response)
             content = response.json()["choices"][0]["message"]["content"]
         except httpx.TimeoutException as exc:
-            raise AttemptFailed(f"timed out after {timeout:.1f} s", retryable=True) from exc
+            raise AttemptFailed(f"timed out after {timeout:.1f} s", kind="timeout", retryable=True) from exc
         except httpx.TransportError as exc:
-            raise AttemptFailed(f"connection failed: {exc}", retryable=True) from exc
+            raise AttemptFailed(f"connection failed: {exc}", kind="connection", retryable=True) from exc
         except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise AttemptFailed(f"malformed response: {exc}", retryable=False) from exc
+            raise AttemptFailed(f"malformed response: {exc}", kind="malformed", retryable=False) from exc
         if not isinstance(content, str) or not content.strip():
-            raise AttemptFailed("empty answer", retryable=True)
+            raise AttemptFailed("empty answer", kind="incomplete", retryable=True)
         return content.strip()
 
     def stream(self, messages: Messages, *, timeout: float) -> Iterator[str]:
@@ -172,7 +181,9 @@ class Provider:
                 self._check(response)
                 for line in response.iter_lines():
                     if time.monotonic() > ends_at:
-                        raise AttemptFailed(f"stream exceeded {timeout:.1f} s", retryable=True)
+                        raise AttemptFailed(
+                            f"stream exceeded {timeout:.1f} s", kind="timeout", retryable=True
+                        )
                     if not line.startswith("data:"):
                         continue
                     payload = line[5:].strip()
@@ -186,13 +197,15 @@ class Provider:
                     if choice.get("finish_reason"):
                         finished = True
         except httpx.TimeoutException as exc:
-            raise AttemptFailed(f"timed out after {timeout:.1f} s", retryable=True) from exc
+            raise AttemptFailed(f"timed out after {timeout:.1f} s", kind="timeout", retryable=True) from exc
         except httpx.TransportError as exc:
-            raise AttemptFailed(f"stream broken: {exc}", retryable=True) from exc
+            raise AttemptFailed(f"stream broken: {exc}", kind="connection", retryable=True) from exc
         except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise AttemptFailed(f"malformed stream: {exc}", retryable=False) from exc
+            raise AttemptFailed(f"malformed stream: {exc}", kind="malformed", retryable=False) from exc
         if not finished:
-            raise AttemptFailed("stream ended before the answer was complete", retryable=True)
+            raise AttemptFailed(
+                "stream ended before the answer was complete", kind="incomplete", retryable=True
+            )
 
 
 Answer = TypeVar("Answer")
@@ -223,15 +236,20 @@ class _Run:
 
     def failed(self, provider: Provider, error: AttemptFailed) -> None:
         logger.warning("provider attempt failed", extra={"provider": provider.name, "error": str(error)})
+        count_provider_attempt(provider.name, error.kind)
         self._error = error
 
     def succeeded(self, provider: Provider) -> None:
         provider.breaker.record_success()
+        count_provider_attempt(provider.name, "success")
+        set_breaker_state(provider.name, provider.breaker.state)
         self._done = True
 
     def __iter__(self) -> Iterator[tuple[Provider, float]]:
         clock = self.chain.clock
         for provider in self.chain.providers:
+            # published whenever the breaker is consulted: an open one turns half-open with time alone
+            set_breaker_state(provider.name, provider.breaker.state)
             if not provider.breaker.allow():
                 logger.warning("provider skipped: circuit open", extra={"provider": provider.name})
                 continue
@@ -254,6 +272,7 @@ class _Run:
                     break
                 self.chain.sleep(wait)
             provider.breaker.record_failure()
+            set_breaker_state(provider.name, provider.breaker.state)
 
 
 class ProviderChain:

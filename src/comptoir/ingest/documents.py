@@ -26,6 +26,7 @@ from comptoir.embedding.base import Embedder
 from comptoir.errors import InvalidInput, NotFound, PayloadTooLarge
 from comptoir.ingest.chunking import Chunker
 from comptoir.ingest.loaders import ParsedDocument
+from comptoir.observability.metrics import count_ingested
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +238,9 @@ class DocumentStore:
                         "chunks": result.chunks,
                     },
                 )
-        return _in_order(prepared, results, existing)
+        ordered = _in_order(prepared, results, existing)
+        count_ingested(ordered)
+        return ordered
 
     def _prepare(self, doc: ParsedDocument) -> _Prepared:
         metadata = json.dumps(doc.metadata, sort_keys=True, ensure_ascii=False)

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from comptoir.access.audit import Actor
 from comptoir.db.database import Connection, Database
@@ -45,7 +45,10 @@ _JOBS = f"""
 _ITEMS = """
     SELECT ordinal, title, chunks, status, document_id, error FROM ingest_job_items
     WHERE tenant_id = %s AND job_id = %s ORDER BY ordinal"""
+# job rows of every company become visible to the transaction (the `workers` policy of 0011)
+_SEE_ALL_JOBS = "SELECT set_config('comptoir.jobs_all', 'on', true)"
 _COMPANY_OF = "SELECT tenant_id FROM ingest_jobs WHERE job_id = %s"
+_COUNT_BY_STATUS = "SELECT status, count(*) AS jobs FROM ingest_jobs GROUP BY status"
 # the oldest job waiting, or running under a lease that has passed (its worker died): taken atomically
 _CLAIM = """
     UPDATE ingest_jobs SET status = 'running', attempts = attempts + 1,
@@ -178,11 +181,21 @@ class JobStore:
         """The company a job belongs to, for the operator (who names no company)."""
         with self.db.global_() as conn:
             conn.execute("SET TRANSACTION READ ONLY")
-            conn.execute("SELECT set_config('comptoir.jobs_all', 'on', true)")
+            conn.execute(_SEE_ALL_JOBS)
             row = conn.execute(_COMPANY_OF, (job_id,)).fetchone()
         if row is None:
             raise NotFound(f"job {job_id} not found")
         return str(row["tenant_id"])
+
+    def count_by_status(self) -> dict[str, int]:
+        """Jobs of every company in each status, for the operator's metrics: job rows only, read through
+        the policy that lets workers claim across companies (the items, the documents, stay per company)."""
+        counts = dict.fromkeys(get_args(JobStatus), 0)
+        with self.db.global_() as conn:
+            conn.execute("SET TRANSACTION READ ONLY")
+            conn.execute(_SEE_ALL_JOBS)
+            counts.update({row["status"]: row["jobs"] for row in conn.execute(_COUNT_BY_STATUS)})
+        return counts
 
     def recent(self, *, tenant_id: str, limit: int = 50) -> list[Job]:
         with self.db.tenant(tenant_id) as conn:
@@ -202,7 +215,7 @@ class JobStore:
 
     def claim(self, *, lease_s: float) -> Claim | None:
         with self.db.global_() as conn:
-            conn.execute("SELECT set_config('comptoir.jobs_all', 'on', true)")
+            conn.execute(_SEE_ALL_JOBS)
             row = conn.execute(_CLAIM, {"lease": lease_s}).fetchone()
         if row is None:
             return None
