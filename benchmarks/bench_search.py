@@ -23,6 +23,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -40,7 +41,7 @@ from comptoir.db.embedded import EmbeddedPostgres
 from comptoir.db.migrate import ensure_app_role, migrate
 from comptoir.embedding import Embedder, build_embedder
 from comptoir.ingest.loaders import parse_file
-from comptoir.retrieval.search import HYBRID_SEARCH, search_params
+from comptoir.retrieval.search import search_params, search_sql
 from comptoir.testing.server import serve_in_thread
 from figures import summary
 
@@ -105,8 +106,7 @@ def measure_ingestion(comptoir: Comptoir, rows: int) -> float:
     started = time.perf_counter()
     [result] = comptoir.documents.ingest(tenant_id="ingest-bench", documents=[doc])
     elapsed = time.perf_counter() - started
-    assert result.chunks == rows
-    assert result.embedded == rows
+    assert result.chunks > 0 and result.embedded == result.chunks  # short rows share chunks
     comptoir.companies.delete(company_id="ingest-bench")
     return rows / elapsed
 
@@ -171,8 +171,24 @@ def bulk_load(owner_url: str, embedder: Embedder, companies: int, chunks: int) -
     return companies * chunks / (time.perf_counter() - started)
 
 
+def hybrid_sql(tenant: str) -> sql.Composable:
+    return search_sql("hybrid", tenant_id=tenant, dims=384)
+
+
+def shared_hnsw_sql(tenant: str) -> sql.Composable:
+    """The hybrid query with a dense-leg filter the tenant's B-tree cannot serve, so that a shared HNSW
+    index over every company is what the planner uses."""
+    text = hybrid_sql(tenant).as_string(None)
+    dense_filter = f"WHERE tenant_id = '{tenant}' ORDER BY distance"
+    assert dense_filter in text
+    return sql.SQL(text.replace(dense_filter, f"WHERE tenant_id || '' = '{tenant}' ORDER BY distance"))  # type: ignore[arg-type]
+
+
 def in_database(
-    url: str, queries: list[tuple[str, str, np.ndarray]], k: int, query_sql: str = HYBRID_SEARCH
+    url: str,
+    queries: list[tuple[str, str, np.ndarray]],
+    k: int,
+    query_sql: Callable[[str], sql.Composable] = hybrid_sql,
 ) -> tuple[list[float], str]:
     times = []
     plan_text = ""
@@ -182,7 +198,7 @@ def in_database(
             with conn.transaction():
                 conn.execute("SELECT set_config('comptoir.tenant_id', %s, true)", (tenant,))
                 row = conn.execute(
-                    sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + sql.SQL(query_sql),
+                    sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + query_sql(tenant),
                     search_params(tenant, question, vector, k),
                 ).fetchone()
             assert row is not None
@@ -303,13 +319,7 @@ def main() -> None:
         # The planner prefers the tenant's primary-key path to a shared HNSW index, so the exact scan is
         # what the service runs. To measure HNSW anyway, run as the owner (no RLS qual on tenant_id) with
         # a dense-leg filter the B-tree cannot serve, and check that the plan does use the index.
-        dense_filter = "WHERE tenant_id = %(tenant)s ORDER BY distance"
-        assert dense_filter in HYBRID_SEARCH
-        hnsw_sql = HYBRID_SEARCH.replace(
-            dense_filter, "WHERE tenant_id || '' = %(tenant)s ORDER BY distance"
-        ).replace(
-            "embedding <=> %(vector)s AS distance", "embedding::halfvec(384) <=> %(vector)s AS distance"
-        )
+        hnsw_sql = shared_hnsw_sql
         results = {}
         for mode in ("off", "relaxed_order"):
             with psycopg.connect(owner_url, autocommit=True) as conn:

@@ -23,8 +23,14 @@ logger = logging.getLogger(__name__)
 Connection = psycopg.Connection[dict[str, Any]]
 
 
+#: candidates a company's HNSW index (``comptoir.retrieval.ann``) visits per search: recall@10 against the
+#: exact answer over 0.99 at 1M chunks (README, "Retrieval at scale"); set once per connection
+HNSW_EF_SEARCH = 100
+
+
 def _configure(conn: psycopg.Connection) -> None:
     register_vector(conn)
+    conn.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
 
 
 class Database:

@@ -58,10 +58,7 @@ BM25_B = 0.4
 #: reach at most this many chunks (the rarest always counts): the full-text leg then scores a bounded
 #: number of rows whatever the company's size, dropping only terms common enough to weigh little
 LEXICAL_BUDGET = 10_000
-#: candidates an approximate (HNSW) index visits per question; recall@10 against exact: see the README
-HNSW_EF_SEARCH = 100
 
-_EF_SEARCH = "SELECT set_config('hnsw.ef_search', %s, true)"
 _COMPANY = """
 company AS (
     SELECT comptoir_ts_config(language) AS cfg,
@@ -180,16 +177,16 @@ def search_params(
     dense_weight: float | None = None,
     default_share: float = DEFAULT_DENSE_SHARE,
 ) -> dict[str, object]:
-    """Parameters of HYBRID_SEARCH: each leg contributes max(4k, 40) candidates to the fusion, weighted
-    by ``dense_weight`` (hybrid only; None: the company's setting, else ``default_share``, the
-    model's)."""
+    """Parameters of ``search_sql``: in hybrid, each leg contributes max(4k, 40) candidates to the fusion,
+    weighted by ``dense_weight`` (None: the company's setting, else ``default_share``, the model's)."""
     share = ONE_LEG_SHARES.get(mode, dense_weight)
     return {
         "tenant": tenant_id,
         "query": query,
         "vector": HalfVector(vector.astype(np.float16)),
         "k": k,
-        "candidates": max(4 * k, 40),
+        # a leg alone gives its k best; in hybrid, each leg gives more, for the fusion to choose from
+        "candidates": max(4 * k, 40) if mode == "hybrid" else k,
         "rrf_k": RRF_K,
         "bm25_k1": BM25_K1,
         "bm25_b": BM25_B,
@@ -285,7 +282,6 @@ class Searcher:
         with self.db.tenant(tenant_id, within=conn) as tx:
             if self.models:
                 self.models.check(tx, tenant_id=tenant_id, model_id=model_id)
-            tx.execute(_EF_SEARCH, (str(HNSW_EF_SEARCH),))
             rows = tx.execute(query_sql, params).fetchall()
         hits = [SearchHit(**row) for row in rows]
         if similarity_map == (1.0, 0.0):

@@ -1,0 +1,324 @@
+"""Retrieval at scale: Comptoir against Chroma on the same vectors, companies of every size.
+
+    python benchmarks/bench_scale.py [--chunks 1000000] [--companies 100] [--queries 10] [--rounds 3]
+
+1. Company sizes follow a power law (the i-th largest holds a share proportional to 1/i): at 1M chunks
+   over 100 companies, the largest holds 193K, the next 96K and 64K, the median about 4K.
+2. Chunks are catalogue rows, each one distinct; their vectors are real embeddings (Comptoir's own
+   model) of a pool of rows, with Gaussian noise so that every chunk differs.
+3. Comptoir: the real schema under the application role and row-level security, loaded in sets (COPY
+   into a staging table, then one INSERT ... SELECT per company that computes the tsvectors; the
+   full-text statistics in one statement). Then the companies' own HNSW indexes, by the product's own
+   code (``CompanyIndexes.sync_all``), for companies over ``--min-chunks``.
+4. Chroma: a collection per company (cosine HNSW, its defaults), in memory, the same vectors.
+5. Interleaved rounds, every company, the same questions: Comptoir dense and hybrid through the
+   product's ``Searcher`` (one tenant transaction, as a request runs it, in process), Chroma's query;
+   recall@10 of both against the exact answer (numpy on the same half-precision vectors).
+
+The last line is the summary the issue asks for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import logging
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import psycopg
+from pgvector import HalfVector
+from pgvector.psycopg import register_vector
+
+from comptoir.app import Comptoir
+from comptoir.config import Settings
+from comptoir.db.bootstrap import DatabaseTarget, app_url_for
+from comptoir.db.database import Database
+from comptoir.db.embedded import EmbeddedPostgres
+from comptoir.db.migrate import ensure_app_role, migrate
+from comptoir.embedding import build_embedder
+from figures import percentile
+
+ADMIN_KEY = "adm_benchmark-admin-key-000000000000"
+PRODUCTS = ["couches", "lingettes", "lait infantile", "biberon", "baguette", "croissant", "tarte", "écran",
+            "batterie", "clavier", "chargeur", "coque", "savon", "huile", "riz", "sucre", "gâteau", "pneu",
+            "vidange", "tresses", "perruque", "sac", "chaussures", "robe", "pagne", "téléphone"]  # fmt: skip
+BRANDS = ["Pampers", "Molfix", "Guigoz", "Avent", "Samsung", "Apple", "Lenovo", "Nestlé", "Bonnet Rouge",
+          "Tecno", "Itel", "Michelin", "Total", "Vlisco", "Nike", "Adidas"]  # fmt: skip
+ZONES = ["Cocody", "Yopougon", "Abobo", "Plateau", "Marcory", "Croix-Rousse", "Mile-End", "Rosemont",
+         "Treichville", "Bingerville", "Koumassi", "Anyama"]  # fmt: skip
+QUESTIONS = [
+    "Prix lot 300 couches taille 4 ?",
+    "Livraison à Cocody c'est combien ?",
+    "combien coûte le remplacement écran",
+    "prix du croissant",
+    "lait infantile 2e âge prix",
+    "délai de livraison Abobo",
+    "garantie batterie Samsung",
+    "lingettes carton prix",
+    "avez-vous des coques Samsung",
+    "frais de livraison Yopougon",
+    "riz 25 kg prix",
+    "clavier Lenovo remplacement",
+    "pneu Michelin prix",
+    "perruque longue combien",
+    "chaussures Nike taille 42",
+    "pagne Vlisco 6 yards prix",
+]
+K = 10
+NOISE = 0.03
+POOL = 3000
+
+
+def catalog_row(rng: random.Random, company: int, i: int) -> str:
+    product, brand, zone = rng.choice(PRODUCTS), rng.choice(BRANDS), rng.choice(ZONES)
+    size, lot = rng.randint(1, 6), rng.choice([1, 10, 50, 150, 300])
+    price = rng.randint(5, 900) * 100
+    return (
+        f"Produit: {product} {brand} réf {company}-{i}; Taille: T{size}; Quantité: lot de {lot}; "
+        f"Prix: {price} F; Livraison {zone} possible"
+    )
+
+
+def sizes_of(total: int, companies: int) -> list[int]:
+    weights = [1 / (i + 1) for i in range(companies)]
+    scale = total / sum(weights)
+    sizes = [max(1, round(w * scale)) for w in weights]
+    sizes[0] += total - sum(sizes)
+    return sizes
+
+
+def load(
+    owner_url: str, sizes: list[int], pool_texts: list[str], pool: np.ndarray, model_id: str
+) -> tuple[dict[str, np.ndarray], dict[str, list[str]], float]:
+    """Every company's chunks, in sets; each company's half-precision vectors and texts."""
+    noise = np.random.default_rng(5)
+    vectors_of: dict[str, np.ndarray] = {}
+    texts_of: dict[str, list[str]] = {}
+    started = time.perf_counter()
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        register_vector(conn)
+        # built once at the end rather than row by row
+        conn.execute("DROP INDEX chunks_tsv")
+        conn.execute("DROP INDEX chunks_text_hash")
+        conn.execute(
+            "CREATE UNLOGGED TABLE staging (tenant_id text, document_id uuid, ordinal int, text text, "
+            "text_hash bytea, embedding halfvec)"
+        )
+        for c, size in enumerate(sizes):
+            tenant = f"company-{c:03d}"
+            rng = random.Random(c)
+            picks = noise.integers(0, len(pool_texts), size)
+            vectors = pool[picks] + noise.normal(0, NOISE, (size, pool.shape[1])).astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            half = vectors.astype(np.float16)
+            texts = [catalog_row(rng, c, i) for i in range(size)]
+            vectors_of[tenant], texts_of[tenant] = half, texts
+            per_document = 1000
+            documents = [uuid.uuid4() for _ in range(0, size, per_document)]
+            with conn.transaction():
+                conn.execute("INSERT INTO tenants VALUES (%s)", (tenant,))
+                conn.execute(
+                    "INSERT INTO companies (tenant_id, name, language, embedding_model) "
+                    "VALUES (%s, %s, 'fr', %s)",
+                    (tenant, tenant, model_id),
+                )
+                for d, document in enumerate(documents):
+                    count = min(per_document, size - d * per_document)
+                    conn.execute(
+                        "INSERT INTO documents (tenant_id, document_id, doc_key, title, content_hash, "
+                        "chunk_count) VALUES (%s, %s, %s, 'catalogue', '\\x00', %s)",
+                        (tenant, document, f"catalogue-{d}.csv", count),
+                    )
+                with conn.cursor() as cur, cur.copy("COPY staging FROM STDIN WITH (FORMAT BINARY)") as copy:
+                    copy.set_types(["text", "uuid", "int4", "text", "bytea", "halfvec"])
+                    for i, text in enumerate(texts):
+                        copy.write_row(
+                            (
+                                tenant,
+                                documents[i // per_document],
+                                i % per_document,
+                                text,
+                                hashlib.sha256(text.encode()).digest(),
+                                HalfVector(half[i]),
+                            )
+                        )
+                conn.execute(
+                    "INSERT INTO chunks SELECT tenant_id, document_id, ordinal, text, text_hash, embedding, "
+                    "setweight(to_tsvector('comptoir_french', 'catalogue'), 'A') "
+                    "|| to_tsvector('comptoir_french', text) FROM staging"
+                )
+                conn.execute("TRUNCATE staging")
+        conn.execute("DROP TABLE staging")
+        conn.execute(
+            "UPDATE documents d SET lexemes = (SELECT sum(length(c.tsv)) FROM chunks c "
+            "WHERE c.tenant_id = d.tenant_id AND c.document_id = d.document_id)"
+        )
+        conn.execute(
+            "INSERT INTO term_stats SELECT tenant_id, lexeme, count(*) "
+            "FROM chunks, unnest(tsvector_to_array(tsv)) AS lexeme GROUP BY tenant_id, lexeme"
+        )
+        conn.execute("SET maintenance_work_mem = '1GB'")
+        conn.execute("CREATE INDEX chunks_tsv ON chunks USING gin (tenant_id, tsv)")
+        conn.execute("CREATE INDEX chunks_text_hash ON chunks (tenant_id, text_hash)")
+        conn.execute("VACUUM ANALYZE")
+    return vectors_of, texts_of, time.perf_counter() - started
+
+
+def exact_top(vectors: np.ndarray, query: np.ndarray, k: int) -> list[int]:
+    scores = vectors.astype(np.float32) @ query.astype(np.float16).astype(np.float32)
+    top = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
+    return [int(i) for i in top[np.argsort(-scores[top])]]
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = fn()
+    return (time.perf_counter() - started) * 1000, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--chunks", type=int, default=1_000_000)
+    parser.add_argument("--companies", type=int, default=100)
+    parser.add_argument("--queries", type=int, default=10, help="questions per company and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--min-chunks", type=int, default=Settings().ann_min_chunks)
+    parser.add_argument("--large", type=int, default=3, help="the largest companies reported apart")
+    parser.add_argument("--no-chroma", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    sizes = sizes_of(args.chunks, args.companies)
+    print(
+        f"{args.chunks} chunks over {args.companies} companies: largest {sizes[:3]}, "
+        f"median {int(statistics.median(sizes))}, smallest {sizes[-1]}; "
+        f"{sum(s >= args.min_chunks for s in sizes)} companies at or over {args.min_chunks} chunks",
+        flush=True,
+    )
+    home = Path(tempfile.mkdtemp(prefix="comptoir-scale-"))
+    settings = Settings(home=home, admin_key=ADMIN_KEY, ann_min_chunks=args.min_chunks)
+    embedder = build_embedder(settings)
+    rng = random.Random(11)
+    pool_texts = [catalog_row(rng, -1, i) for i in range(POOL)]
+    pool = embedder.embed(pool_texts)
+    questions = [(q, embedder.embed_query(q)) for q in QUESTIONS]
+
+    server = EmbeddedPostgres(home / "pg")
+    server.start()
+    try:
+        with psycopg.connect(server.url(), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE bench")
+        owner_url = server.url("bench")
+        with psycopg.connect(owner_url, autocommit=True) as conn:
+            migrate(conn)
+            ensure_app_role(conn, role="comptoir_app", password=None)
+        vectors_of, texts_of, load_s = load(owner_url, sizes, pool_texts, pool, embedder.model_id)
+        print(f"comptoir load: {load_s:.0f} s ({args.chunks / load_s:.0f} chunks/s)", flush=True)
+
+        app_url = app_url_for(owner_url, role="comptoir_app", password=None)
+        db = Database(app_url, min_size=1, max_size=4)
+        db.open()
+        target = DatabaseTarget(owner_url, app_url, None, False)
+        comptoir = Comptoir(settings, db, embedder, admin_key=ADMIN_KEY, target=target)
+        started = time.perf_counter()
+        outcomes = comptoir.indexes.sync_all()
+        index_s = time.perf_counter() - started
+        built = sum(o == "created" for o in outcomes.values())
+        print(f"comptoir indexes: {built} built in {index_s:.0f} s", flush=True)
+
+        collections = {}
+        chroma_load_s = 0.0
+        if not args.no_chroma:
+            import chromadb
+
+            client = chromadb.EphemeralClient()
+            started = time.perf_counter()
+            for tenant, vectors in vectors_of.items():
+                collection = client.create_collection(tenant, metadata={"hnsw:space": "cosine"})
+                batch = 5000
+                for i in range(0, len(vectors), batch):
+                    part = vectors[i : i + batch].astype(np.float32)
+                    collection.add(ids=[str(j) for j in range(i, i + len(part))], embeddings=part)
+                collections[tenant] = collection
+            chroma_load_s = time.perf_counter() - started
+            rate = args.chunks / chroma_load_s
+            print(f"chroma load: {chroma_load_s:.0f} s ({rate:.0f} chunks/s)", flush=True)
+
+        large = {f"company-{c:03d}" for c in range(args.large)}
+        times: dict[str, list[float]] = {"dense": [], "hybrid": [], "chroma": []}
+        large_times: dict[str, list[float]] = {"dense": [], "hybrid": [], "chroma": []}
+        recalls: dict[str, list[float]] = {"dense": [], "chroma": []}
+        order = random.Random(3)
+        tenants = list(vectors_of)
+        for round_ in range(args.rounds + 1):  # round 0 warms the caches up and is not counted
+            order.shuffle(tenants)
+            for tenant in tenants:
+                for question, vector in order.sample(questions, min(args.queries, len(questions))):
+                    search = functools.partial(
+                        comptoir.searcher.search_vector,
+                        tenant_id=tenant,
+                        query=question,
+                        vector=vector,
+                        k=K,
+                        model_id=embedder.model_id,
+                    )
+                    runs: dict[str, tuple[float, object]] = {
+                        mode: timed(functools.partial(search, mode=mode)) for mode in ("dense", "hybrid")
+                    }
+                    if collections:
+                        query = functools.partial(
+                            collections[tenant].query, query_embeddings=[vector], n_results=K
+                        )
+                        runs["chroma"] = timed(query)
+                    if round_ == 0:
+                        continue
+                    for name, (ms, _) in runs.items():
+                        times[name].append(ms)
+                        if tenant in large:
+                            large_times[name].append(ms)
+                    if round_ == 1:  # recall once per question and company
+                        truth = exact_top(vectors_of[tenant], vector, K)
+                        texts = texts_of[tenant]
+                        wanted = {texts[i] for i in truth}
+                        got = {hit.text for hit in runs["dense"][1]}  # type: ignore[attr-defined]
+                        recalls["dense"].append(len(wanted & got) / len(wanted))
+                        if "chroma" in runs:
+                            ids = {int(i) for i in runs["chroma"][1]["ids"][0]}  # type: ignore[index]
+                            recalls["chroma"].append(len(set(truth) & ids) / len(truth))
+            print(f"round {round_} done", flush=True)
+
+        def p(values: list[float], q: float) -> str:
+            return f"{percentile(values, q):.2f}" if values else "n/a"
+
+        print(f"\n{'':<18} {'p50 ms':>8} {'p95 ms':>8} {'large p50':>10} {'large p95':>10} {'recall@10':>10}")
+        for name in ("dense", "hybrid", "chroma"):
+            recall = f"{statistics.mean(recalls[name]):.4f}" if recalls.get(name) else ""
+            label = {"dense": "comptoir dense", "hybrid": "comptoir hybrid", "chroma": "chroma"}[name]
+            print(
+                f"{label:<18} {p(times[name], 50):>8} {p(times[name], 95):>8} "
+                f"{p(large_times[name], 50):>10} {p(large_times[name], 95):>10} {recall:>10}"
+            )
+        chroma_recall = f"{statistics.mean(recalls['chroma']):.4f}" if recalls["chroma"] else "n/a"
+        print(
+            f"scale: chunks={args.chunks} companies={args.companies} p50_ms={p(times['dense'], 50)} "
+            f"p95_ms={p(times['dense'], 95)} large_p95_ms={p(large_times['dense'], 95)} "
+            f"recall10={statistics.mean(recalls['dense']):.4f} hybrid_p95_ms={p(times['hybrid'], 95)} "
+            f"chroma_p95_ms={p(times['chroma'], 95)} chroma_large_p95_ms={p(large_times['chroma'], 95)} "
+            f"chroma_recall10={chroma_recall} load_s={load_s:.0f} index_s={index_s:.0f} "
+            f"chroma_load_s={chroma_load_s:.0f}"
+        )
+        comptoir.close()
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
