@@ -1,11 +1,16 @@
-"""Hybrid search in one SQL round trip.
+"""Hybrid search in one SQL round trip; each mode computes only its own legs.
 
-Dense leg: exact cosine distance on ``halfvec`` over the company's own chunks (reached through the
-``(tenant_id, ...)`` primary key). Full-text leg: the company's language configuration with accents
+Dense leg: cosine distance on ``halfvec`` over the company's own chunks: an exact scan reached through
+the ``(tenant_id, ...)`` primary key, or, for a large company, its own HNSW index
+(``comptoir.retrieval.ann``). Full-text leg: the company's language configuration with accents
 folded; the question's terms are OR-ed (a question rarely repeats every word of its answer) and ranked by
 BM25 from the company's own statistics. The two rankings are fused by weighted reciprocal rank fusion:
 each company may lean on one leg (``companies.dense_weight``, the dense leg's share; equal by default).
 Both legs are scoped to the tenant before ranking, so a company with k chunks always gets k results.
+
+A company larger than ``LEXICAL_BUDGET`` chunks ranks by its rarer query terms only, as long as their
+document frequencies add up to at most the budget (the rarest always counts): a smaller company (every
+evaluation set) is ranked exactly as before.
 
 Query terms found in more than half of the company's chunks ("prix" in a catalog whose every row has a
 price column) are dropped before ranking, keeping at least the rarest term: such terms carry no

@@ -128,6 +128,10 @@ async function api(method, path, body) {
     init.body = JSON.stringify(body);
   }
   const response = await fetch(path, init);
+  if (response.status === 401 && state.me) {  // the key was revoked or rotated meanwhile
+    signOut();
+    throw new ApiError(401, await response.json().catch(() => null));
+  }
   if (response.status === 204) return null;
   const data = await response.json().catch(() => null);
   if (!response.ok) throw new ApiError(response.status, data);
