@@ -23,6 +23,7 @@ from comptoir.facts.extract import KINDS
 from comptoir.logs import LogFormat, configure_logging
 
 if TYPE_CHECKING:
+    from comptoir.app import Comptoir
     from comptoir.db.bootstrap import DatabaseTarget
 
 logger = logging.getLogger(__name__)
@@ -91,17 +92,24 @@ def main(
 @click.option("--host", envvar="COMPTOIR_HOST", default=None, help="[127.0.0.1]")
 @click.option("--port", envvar="COMPTOIR_PORT", type=int, default=None, help="[8000]")
 @click.option("--demo/--no-demo", envvar="COMPTOIR_DEMO", default=False, help="load the demo companies")
+@click.option(
+    "--workers",
+    envvar="COMPTOIR_WORKERS",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="server processes on the port, each with its own pool, model and caches [1]",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool, workers: int | None) -> None:
     """Serve the HTTP API. Started as root, it starts the database, then becomes the service user
     (COMPTOIR_SERVICE_USER) before it loads the model. On SIGTERM/SIGINT it lets requests in flight
-    finish within COMPTOIR_SHUTDOWN_TIMEOUT_S and stops the embedded database it started."""
+    finish within COMPTOIR_SHUTDOWN_TIMEOUT_S and stops the embedded database it started (with several
+    workers, once they have all exited)."""
     from comptoir.api import serving
     from comptoir.api.app import create_app
-    from comptoir.app import admin_key_path
     from comptoir.db.bootstrap import prepare, release
 
-    settings = _settings(ctx, host=host, port=port)
+    settings = _settings(ctx, host=host, port=port, workers=workers)
     # uvicorn re-raises the signal it caught once it has shut down; make SIGTERM unwind through the
     # `with` below (like SIGINT's KeyboardInterrupt does) so the embedded database is stopped. Set
     # before the database starts: a SIGTERM during start-up unwinds the same way.
@@ -112,24 +120,11 @@ def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool) ->
     except BaseException:
         release(target)
         raise
+    if settings.workers > 1:
+        _serve_workers(settings, target, demo=demo)
+        return
     with _comptoir(settings, target=target) as app:
-        key_file = admin_key_path(settings)
-        click.echo(f"Admin key file: {key_file}" if key_file else "Admin key: from COMPTOIR_ADMIN_KEY")
-        if demo:
-            from comptoir.demo_loader import load_demo
-
-            companies = load_demo(app)
-            for company in companies:
-                click.echo(f"Demo company {company.id}: key {company.api_key}")
-            example = next((c for c in companies if c.example_question), None)
-            if example:
-                body = json.dumps({"query": example.example_question, "k": 3}, ensure_ascii=False)
-                url = f"http://{settings.host}:{settings.port}/v1/companies/{example.id}/search"
-                click.echo(
-                    f"Try:\n  curl -s {url} -H 'Authorization: Bearer {example.api_key}' "
-                    f"-H 'Content-Type: application/json' -d '{body}'"
-                )
-        click.echo(f"Serving on http://{settings.host}:{settings.port} (OpenAPI page at /docs)")
+        _announce(app, settings, demo=demo)
         serving.run(
             create_app(app),
             host=settings.host,
@@ -137,6 +132,52 @@ def serve(ctx: click.Context, host: str | None, port: int | None, demo: bool) ->
             shutdown_timeout_s=settings.shutdown_timeout_s,
             on_abandon=lambda: release(target),
         )
+
+
+def _serve_workers(settings: Settings, target: DatabaseTarget, *, demo: bool) -> None:
+    """``serve --workers N``: the model exported, the admin key written and the demo loaded once, here,
+    before the worker processes start (they would race on each); this process keeps the database and
+    stops it after them."""
+    from dataclasses import replace
+
+    from comptoir.api import workers
+    from comptoir.db.bootstrap import release
+
+    try:
+        _prepare_for_workers(settings, replace(target, started_embedded=False), demo=demo)
+        workers.run(settings, target, workers=settings.workers)
+    finally:
+        release(target)
+
+
+def _prepare_for_workers(settings: Settings, borrowed: DatabaseTarget, *, demo: bool) -> None:
+    """A Comptoir opened and closed here, its model with it: the parent keeps no copy while it waits."""
+    with _comptoir(settings, target=borrowed) as app:
+        _announce(app, settings, demo=demo, workers=settings.workers)
+
+
+def _announce(app: Comptoir, settings: Settings, *, demo: bool, workers: int = 1) -> None:
+    """Where the admin key is, the demo companies (loaded now) and their keys, the address."""
+    from comptoir.app import admin_key_path
+
+    key_file = admin_key_path(settings)
+    click.echo(f"Admin key file: {key_file}" if key_file else "Admin key: from COMPTOIR_ADMIN_KEY")
+    if demo:
+        from comptoir.demo_loader import load_demo
+
+        companies = load_demo(app)
+        for company in companies:
+            click.echo(f"Demo company {company.id}: key {company.api_key}")
+        example = next((c for c in companies if c.example_question), None)
+        if example:
+            body = json.dumps({"query": example.example_question, "k": 3}, ensure_ascii=False)
+            url = f"http://{settings.host}:{settings.port}/v1/companies/{example.id}/search"
+            click.echo(
+                f"Try:\n  curl -s {url} -H 'Authorization: Bearer {example.api_key}' "
+                f"-H 'Content-Type: application/json' -d '{body}'"
+            )
+    processes = f", {workers} worker processes" if workers > 1 else ""
+    click.echo(f"Serving on http://{settings.host}:{settings.port} (OpenAPI page at /docs{processes})")
 
 
 def _drop_privileges(settings: Settings) -> None:

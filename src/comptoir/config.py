@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     admin_key: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="`comptoir serve`: server processes on the port, each with its own pool, model, caches",
+    )
     pool_min_size: int = Field(default=2, ge=1)
     pool_max_size: int = Field(default=10, ge=1)
 

@@ -22,10 +22,19 @@ logger = logging.getLogger(__name__)
 
 
 class ServeProcess:
-    """A running `comptoir serve`; its output (stdout and stderr) is collected as it comes."""
+    """A running `comptoir serve`; its output (stdout and stderr) is collected as it comes. Ready once
+    ``ready_line`` is written (with ``--workers N``: "all worker processes are serving")."""
 
-    def __init__(self, home: Path, *args: str, port: int | None = None, **env: str) -> None:
+    def __init__(
+        self,
+        home: Path,
+        *args: str,
+        port: int | None = None,
+        ready_line: str = "Application startup complete",
+        **env: str,
+    ) -> None:
         self.home = home
+        self.ready_line = ready_line
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.lines: list[str] = []
@@ -54,7 +63,7 @@ class ServeProcess:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.lines.append(line)
-            if "Application startup complete" in line:
+            if self.ready_line in line:
                 self._ready.set()
         self._ready.set()  # exited: wait_ready says so
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter, Response, status
@@ -51,7 +52,8 @@ def purge_cache(tenant: TenantDep, caller: CallerDep, comptoir: ComptoirDep) -> 
 
 @router.get("/v1/stats")
 def process_stats(_: AdminDep, comptoir: ComptoirDep) -> dict[str, Any]:
-    """This process: the model it loaded, its in-process caches, its providers' circuit breakers."""
+    """This process (one of several with ``serve --workers N``: its pid says which): the model it loaded,
+    its in-process caches, its providers' circuit breakers."""
     caches: list[LRUCache[Any, Any]] = [
         comptoir.query_embedder.cache,
         comptoir.prompts.cache,
@@ -60,6 +62,7 @@ def process_stats(_: AdminDep, comptoir: ComptoirDep) -> dict[str, Any]:
     if comptoir.answer_cache is not None:
         caches.append(comptoir.answer_cache.l1)
     return {
+        "pid": os.getpid(),
         "embedder": {
             "name": comptoir.embedder.name,
             "dimension": comptoir.embedder.dimension,

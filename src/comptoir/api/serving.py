@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -33,15 +34,18 @@ class ShutdownDeadline:
         self.timeout_s = timeout_s
         self._on_expiry = on_expiry
         self._timer: threading.Timer | None = None
-        self._lock = threading.Lock()
+        # reentrant: arm() runs in a signal handler, and a second signal (systemd's SIGTERM to every
+        # process of the service, and the parent's to its workers) can interrupt the first one's handler
+        # on the same thread, inside this lock: a plain lock deadlocked the worker's main thread there
+        self._lock = threading.RLock()
 
     def arm(self) -> None:
         with self._lock:
             if self._timer is None:
-                self._timer = threading.Timer(self.timeout_s, self._expire)
-                self._timer.daemon = True
-                self._timer.name = "shutdown deadline"
-                self._timer.start()
+                timer = self._timer = threading.Timer(self.timeout_s, self._expire)
+                timer.daemon = True
+                timer.name = "shutdown deadline"
+                timer.start()
 
     def _expire(self) -> None:
         logger.error(
@@ -60,9 +64,17 @@ class ShutdownDeadline:
 
 
 class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, deadline: ShutdownDeadline) -> None:
+    def __init__(
+        self, config: uvicorn.Config, deadline: ShutdownDeadline, on_started: Callable[[], None] | None
+    ) -> None:
         super().__init__(config)
         self._deadline = deadline
+        self._on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self._on_started is not None:
+            self._on_started()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self._deadline.arm()
@@ -70,10 +82,19 @@ class _Server(uvicorn.Server):
 
 
 def run(
-    app: FastAPI, *, host: str, port: int, shutdown_timeout_s: float, on_abandon: Callable[[], None]
-) -> None:
+    app: FastAPI,
+    *,
+    host: str,
+    port: int,
+    shutdown_timeout_s: float,
+    on_abandon: Callable[[], None],
+    sockets: list[socket.socket] | None = None,
+    on_started: Callable[[], None] | None = None,
+) -> bool:
     """Serve ``app`` until SIGTERM or SIGINT; return once shut down, or exit the process past the
-    deadline after calling ``on_abandon``."""
+    deadline after calling ``on_abandon``. ``sockets``: already bound (by the parent of several server
+    processes, see ``comptoir.api.workers``) instead of ``host`` and ``port``; ``on_started``: called once
+    the application has started and the server accepts connections. Whether it started."""
     config = uvicorn.Config(
         app,
         host=host,
@@ -82,4 +103,8 @@ def run(
         access_log=False,
         timeout_graceful_shutdown=shutdown_timeout_s,  # type: ignore[arg-type]  # any number works
     )
-    _Server(config, ShutdownDeadline(shutdown_timeout_s + _CLEANUP_S, on_expiry=on_abandon)).run()
+    server = _Server(
+        config, ShutdownDeadline(shutdown_timeout_s + _CLEANUP_S, on_expiry=on_abandon), on_started
+    )
+    server.run(sockets=sockets)
+    return server.started

@@ -36,9 +36,20 @@ logger = logging.getLogger(__name__)
 
 #: Unix socket paths are limited to 107 bytes on Linux; the socket file name adds ~20.
 _MAX_SOCKET_DIR = 80
+
+
+def shared_buffers_mb(memory_bytes: int | None = None) -> int:
+    """A quarter of the machine's memory (PostgreSQL's own advice), from 256 MB to 4 GB. The server only
+    takes the pages it touches; a large company's HNSW index is read from these buffers at every
+    question, and at 1M chunks the indexes alone are over a gigabyte."""
+    if memory_bytes is None:
+        memory_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return max(256, min(4096, memory_bytes // 4 // 2**20))
+
+
 _SERVER_OPTIONS = (
     "-c listen_addresses='' -c unix_socket_permissions=0700 -c max_connections=200 "
-    "-c shared_buffers=256MB -c work_mem=16MB -c maintenance_work_mem=256MB"
+    f"-c shared_buffers={shared_buffers_mb()}MB -c work_mem=16MB -c maintenance_work_mem=256MB"
 )
 _IDENT_MAP = "comptoir"
 _MANAGED_HBA = f"""\

@@ -35,13 +35,23 @@ class LocalServer:
     """``with LocalServer(models=...) as server:`` gives ``server.base_url`` and ``server.admin_key``.
     ``models``: a model cache whose exported ONNX files are copied in, so the start does not export
     the model again (copied, not linked: the server hands its data directory to its service user);
-    ``env``: settings for the server beside the caller's environment (``COMPTOIR_PROVIDERS``...)."""
+    ``env``: settings for the server beside the caller's environment (``COMPTOIR_PROVIDERS``...);
+    ``workers``: server processes (``serve --workers N``), ready once every one serves; ``args``: more
+    options of ``serve`` (``--demo``)."""
 
     def __init__(
-        self, *, models: Path | None = None, env: dict[str, str] | None = None, start_timeout_s: float = 300.0
+        self,
+        *,
+        models: Path | None = None,
+        env: dict[str, str] | None = None,
+        start_timeout_s: float = 300.0,
+        workers: int = 1,
+        args: tuple[str, ...] = (),
     ) -> None:
         self.models = models
         self.env = env or {}
+        self.workers = workers
+        self.args = args
         self.start_timeout_s = start_timeout_s
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -65,7 +75,7 @@ class LocalServer:
         log = (self._root / "serve.log").open("wb")
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "comptoir.cli", "serve"],
+                [sys.executable, "-m", "comptoir.cli", "serve", "--workers", str(self.workers), *self.args],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=environ,
@@ -88,13 +98,20 @@ class LocalServer:
             if self._process.poll() is not None:
                 break
             try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200:
+                if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200 and self._all_serving():
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.5)
         tail = (self._root / "serve.log").read_text(errors="replace")[-2000:]
         raise ConfigurationError(f"the temporary server did not start:\n{tail}")
+
+    def _all_serving(self) -> bool:
+        """One worker answering /readyz is not all of them: the parent says when every one serves."""
+        from comptoir.api.workers import ALL_SERVING
+
+        assert self._root is not None
+        return self.workers == 1 or ALL_SERVING in (self._root / "serve.log").read_text(errors="replace")
 
     def _stop_database(self) -> None:
         """A killed server leaves its embedded PostgreSQL running: stop it before the files go."""
