@@ -17,6 +17,7 @@ from comptoir.db.bootstrap import DatabaseTarget
 from comptoir.db.database import Database
 from comptoir.embedding.fake import FakeEmbedder
 from comptoir.ingest.loaders import parse_text
+from comptoir.retrieval import search
 from comptoir.retrieval.ann import index_name
 from comptoir.retrieval.search import search_params, search_sql
 from tests.conftest import ADMIN_KEY, ClonedDatabase, make_settings
@@ -135,3 +136,25 @@ def test_the_command_line_lists_and_syncs(
     synced = runner.invoke(main, ["index", "sync"], env=env)
     assert synced.exit_code == 0 and synced.output.endswith("\nbig\tcreated\n"), synced.output
     assert runner.invoke(main, ["index", "list"], env=env).output.endswith(f"big\t{MIN_CHUNKS}\thnsw\n")
+
+
+def test_a_large_companys_full_text_ranks_a_bounded_set_and_still_finds_the_best(
+    comptoir: Comptoir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    comptoir.companies.create(company_id="big", name="Big", language="fr")
+    _add(comptoir, "big", 60)
+    query = "modèle 8 numéro 42"  # the row 42 has both; about five others, modèle 8
+
+    def best(k: int) -> list[str]:
+        vector = comptoir.embedder.embed_query(query)
+        hits = comptoir.searcher.search_vector(
+            tenant_id="big", query=query, vector=vector, k=k, mode="fulltext"
+        )
+        return [hit.text for hit in hits]
+
+    exact = best(10)
+    monkeypatch.setattr(search, "LEXICAL_BUDGET", 20)  # the company is now "large"
+    monkeypatch.setattr(search, "LEXICAL_PREFILTER", 5)
+    bounded = best(10)
+    assert exact[0] == bounded[0] and "numéro 42 " in bounded[0]
+    assert len(bounded) == 5  # the prefilter's five, ranked by BM25

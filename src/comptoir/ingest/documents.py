@@ -66,12 +66,16 @@ _INSERT_DOCUMENT = """
     INSERT INTO documents
         (tenant_id, document_id, doc_key, title, source, content_hash, metadata, chunk_count, flagged)
     VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"""
-_INSERT_CHUNK = """
+# A document's chunks in one statement: its title's tsvector computed once, the rows from arrays.
+_INSERT_CHUNKS = """
     INSERT INTO chunks (tenant_id, document_id, ordinal, text, text_hash, embedding, tsv)
-    SELECT %(tenant)s, %(document)s, %(ordinal)s, %(text)s, %(hash)s, %(embedding)s,
-           setweight(to_tsvector(comptoir_ts_config(c.language), %(title)s), 'A')
-           || to_tsvector(comptoir_ts_config(c.language), %(text)s)
-    FROM companies c WHERE c.tenant_id = %(tenant)s"""
+    SELECT %(tenant)s, %(document)s, r.ordinal - 1, r.text, r.hash, r.embedding,
+           head.tsv || to_tsvector(head.cfg, r.text)
+    FROM (SELECT comptoir_ts_config(language) AS cfg,
+                 setweight(to_tsvector(comptoir_ts_config(language), %(title)s), 'A') AS tsv
+          FROM companies WHERE tenant_id = %(tenant)s) head,
+         unnest(%(texts)s::text[], %(hashes)s::bytea[], %(embeddings)s::halfvec[])
+             WITH ORDINALITY AS r(text, hash, embedding, ordinal)"""
 BUMP_KNOWLEDGE = """
     UPDATE companies SET knowledge_version = knowledge_version + 1, updated_at = now()
     WHERE tenant_id = %s"""
@@ -324,22 +328,17 @@ class DocumentStore:
         hashes: list[bytes],
         vectors: list[HalfVector],
     ) -> None:
-        with conn.cursor() as cur:
-            cur.executemany(
-                _INSERT_CHUNK,
-                [
-                    {
-                        "tenant": tenant_id,
-                        "document": document_id,
-                        "ordinal": i,
-                        "text": text,
-                        "hash": digest,
-                        "embedding": vector,
-                        "title": title,
-                    }
-                    for i, (text, digest, vector) in enumerate(zip(texts, hashes, vectors, strict=True))
-                ],
-            )
+        conn.execute(
+            _INSERT_CHUNKS,
+            {
+                "tenant": tenant_id,
+                "document": document_id,
+                "title": title,
+                "texts": texts,
+                "hashes": hashes,
+                "embeddings": vectors,
+            },
+        )
 
     def _remove(self, conn: Connection, tenant_id: str, document_id: uuid.UUID) -> bool:
         conn.execute(_REMOVE_TERMS, {"tenant": tenant_id, "document": document_id})

@@ -63,6 +63,8 @@ BM25_B = 0.4
 #: reach at most this many chunks (the rarest always counts): the full-text leg then scores a bounded
 #: number of rows whatever the company's size, dropping only terms common enough to weigh little
 LEXICAL_BUDGET = 10_000
+#: and BM25 ranks only its this many best matches by PostgreSQL's ``ts_rank`` (length-normalised)
+LEXICAL_PREFILTER = 300
 
 _COMPANY = """
 company AS (
@@ -107,8 +109,16 @@ lexical AS (
                   FROM unnest(ts_filter(setweight(setweight(ch.tsv, 'D'), 'A', q.lexemes), '{{a}}'))) m
             JOIN kept k ON k.lexeme = m.lexeme
         ) AS score
-        FROM chunks ch, query q
-        WHERE ch.tenant_id = %(tenant)s AND ch.tsv @@ q.tsq ORDER BY score DESC LIMIT %(candidates)s
+        FROM query q, (
+            -- a large company's matches are cut to the best by PostgreSQL's own ranking (in C) before
+            -- BM25 ranks them; a smaller company's all go through (LIMIT NULL)
+            SELECT c.document_id, c.ordinal, c.tsv FROM chunks c, query q
+            WHERE c.tenant_id = %(tenant)s AND c.tsv @@ q.tsq
+            ORDER BY CASE WHEN (SELECT n FROM size) > %(lexical_budget)s
+                          THEN ts_rank(c.tsv, q.tsq, 1) END DESC
+            LIMIT (SELECT CASE WHEN n > %(lexical_budget)s THEN %(lexical_prefilter)s END FROM size)
+        ) ch
+        ORDER BY score DESC LIMIT %(candidates)s
     ) l
 )"""
 # The tenant is written into the dense leg as a literal (a validated company id): a large company's
@@ -198,6 +208,7 @@ def search_params(
         "dense_share": share,
         "default_share": default_share,
         "lexical_budget": LEXICAL_BUDGET,
+        "lexical_prefilter": LEXICAL_PREFILTER,
     }
 
 
