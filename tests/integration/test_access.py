@@ -23,7 +23,14 @@ from comptoir.testing.fake_openai import FakeOpenAI, Reply
 from tests.conftest import ADMIN_KEY, ClonedDatabase
 from tests.integration.conftest import MakeComptoir, add_documents, admin, bearer, chat, create_company
 
-CHAT_ROUTES = {("POST", "/v1/chat"), ("POST", "/v1/chat/completions"), ("GET", "/v1/models")}
+# what a published chat key may do: chat, list its model, rate answers, and say whose key it is
+CHAT_ROUTES = {
+    ("POST", "/v1/chat"),
+    ("POST", "/v1/chat/completions"),
+    ("GET", "/v1/models"),
+    ("POST", "/v1/chat/feedback"),
+    ("GET", "/v1/me"),
+}
 SOAP = {"title": "Savons", "text": "Savon noir artisanal : 1 500 F le pain de 250 g."}
 
 

@@ -12,7 +12,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: routes a chat key may use from a web page
-CHAT_PATHS = frozenset({"/v1/chat", "/v1/chat/completions", "/v1/models"})
+CHAT_PATHS = frozenset({"/v1/chat", "/v1/chat/completions", "/v1/models", "/v1/chat/feedback"})
 ALLOW_HEADERS = "Authorization, Content-Type"
 MAX_AGE_S = "600"
 

@@ -43,7 +43,9 @@ def live_server(comptoir: Comptoir) -> Iterator[str]:
         yield base_url
 
 
-@pytest.fixture(scope="session")
+# package scope: Playwright's synchronous API runs an event loop in this thread until it stops, and the
+# tests after this folder's call asyncio.run()
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     executable = shutil.which("chromium")
     if executable is None:

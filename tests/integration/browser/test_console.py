@@ -164,7 +164,7 @@ def test_the_operator_sees_every_company_and_creates_one(page: Page, errors: lis
     page.fill("#new-company input[name=name]", "Atelier Mile End")
     page.select_option("#new-company select", "en")
     page.click("#new-company button[type=submit]")
-    expect(page.locator("#company-key")).to_contain_text("mile-end")
+    expect(page.locator("#company-key")).to_contain_text("mile-end", timeout=20_000)  # a loaded machine
     expect(page.locator("#companies tbody tr")).to_have_count(2)
     _shot(page, "console-companies.png")
     page.click("#companies a:has-text('Chez Awa')")
