@@ -37,12 +37,12 @@ import psycopg
 from pgvector import HalfVector
 from pgvector.psycopg import register_vector
 
+from bench_db import fresh_database
 from comptoir.app import Comptoir
 from comptoir.config import Settings
 from comptoir.db.bootstrap import DatabaseTarget, app_url_for
 from comptoir.db.database import Database
 from comptoir.db.embedded import EmbeddedPostgres
-from comptoir.db.migrate import ensure_app_role, migrate
 from comptoir.embedding import build_embedder
 from figures import percentile
 
@@ -214,12 +214,7 @@ def main() -> None:
     server = EmbeddedPostgres(home / "pg")
     server.start()
     try:
-        with psycopg.connect(server.url(), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE bench")
-        owner_url = server.url("bench")
-        with psycopg.connect(owner_url, autocommit=True) as conn:
-            migrate(conn)
-            ensure_app_role(conn, role="comptoir_app", password=None)
+        owner_url = fresh_database(server)
         vectors_of, texts_of, load_s = load(owner_url, sizes, pool_texts, pool, embedder.model_id)
         print(f"comptoir load: {load_s:.0f} s ({args.chunks / load_s:.0f} chunks/s)", flush=True)
 

@@ -33,12 +33,12 @@ from pgvector import HalfVector
 from pgvector.psycopg import register_vector
 from psycopg import sql
 
+from bench_db import fresh_database
 from comptoir.app import Comptoir
 from comptoir.config import Settings
 from comptoir.db.bootstrap import app_url_for
 from comptoir.db.database import Database
 from comptoir.db.embedded import EmbeddedPostgres
-from comptoir.db.migrate import ensure_app_role, migrate
 from comptoir.embedding import Embedder, build_embedder
 from comptoir.ingest.loaders import parse_file
 from comptoir.retrieval.search import search_params, search_sql
@@ -269,12 +269,7 @@ def main() -> None:
     server = EmbeddedPostgres(home)
     server.start()
     try:
-        with psycopg.connect(server.url(), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE bench")
-        owner_url = server.url("bench")
-        with psycopg.connect(owner_url, autocommit=True) as conn:
-            migrate(conn)
-            ensure_app_role(conn, role="comptoir_app", password=None)
+        owner_url = fresh_database(server)
         app_url = app_url_for(owner_url, role="comptoir_app", password=None)
         embedder = build_embedder(Settings(home=home))  # the server's default backend
         db = Database(app_url, min_size=2, max_size=8)
