@@ -111,6 +111,7 @@ class Comptoir:
             max_k=settings.max_k,
             max_query_chars=settings.max_query_chars,
             models=self.models,
+            indexes=self.indexes,
         )
         self.answer_cache = (
             SemanticCache(

@@ -79,6 +79,9 @@ def test_a_large_company_gets_its_own_index_and_loses_it_when_small(comptoir: Co
     assert comptoir.indexes.sync("big") == "created"
     assert comptoir.indexes.sync("big") == "kept"
     assert comptoir.indexes.state("big").indexed and not comptoir.indexes.state("small").indexed
+    # the searcher writes only an indexed company's id as a literal (the others share one statement)
+    assert comptoir.indexes.has_index("big") and not comptoir.indexes.has_index("small")
+    assert "'small'" not in search_sql("dense", tenant_id="small", dims=384, own_index=False).as_string(None)
     # the big company's search uses its index, and finds what the exact scan found; the small one's
     # (and the big one's full-text leg) do not touch it
     assert index_name("big") in _plan(comptoir, "big")

@@ -37,6 +37,8 @@ PREFIX = "chunks_ann_"
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
 BUILD_MEMORY = "1GB"
+#: how long a process trusts what it read of which companies have an index
+REFRESH_S = 30.0
 
 Outcome = Literal["created", "dropped", "kept", "absent", "skipped"]
 
@@ -76,6 +78,19 @@ class CompanyIndexes:
         self._stopping = False
         self._idle = threading.Event()
         self._idle.set()
+        self._seen: set[str] = set()
+        self._seen_at = -float("inf")
+
+    def has_index(self, tenant_id: str) -> bool:
+        """Whether the company has its own index, as this process last saw the catalog (read again
+        after ``REFRESH_S``, and after this process builds or drops one). A stale answer only costs
+        speed: the query is right either way."""
+        now = time.monotonic()
+        if now - self._seen_at > REFRESH_S:
+            with self.db.global_() as conn:
+                self._seen = {r["relname"] for r in conn.execute(_ALL_INDEXES)}
+            self._seen_at = now
+        return index_name(tenant_id) in self._seen
 
     @property
     def enabled(self) -> bool:
@@ -143,6 +158,7 @@ class CompanyIndexes:
                         tenant=sql.Literal(tenant_id),
                     )
                 )
+                self._seen_at = -float("inf")
                 took = round(time.perf_counter() - started, 1)
                 logger.info("company index built", extra={"tenant_id": tenant_id, "index": name, "s": took})
             finally:
@@ -152,6 +168,7 @@ class CompanyIndexes:
     def _drop(self, name: str) -> None:
         with self._owner() as conn:
             conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(name)))
+        self._seen_at = -float("inf")
         logger.info("company index dropped", extra={"index": name})
 
     # -- every company -----------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 from pgvector import HalfVector
@@ -166,13 +166,15 @@ ORDER BY f.score DESC, f.dense_rank NULLS LAST
 """
 
 
-def search_sql(mode: Mode, *, tenant_id: str, dims: int) -> sql.Composed:
-    """The search query of ``mode``: each mode computes only its own legs."""
+def search_sql(mode: Mode, *, tenant_id: str, dims: int, own_index: bool = True) -> sql.Composed:
+    """The search query of ``mode``: each mode computes only its own legs. ``own_index``: the company
+    has its own HNSW index, which only its id written as a literal lets the planner use; otherwise the
+    id stays a parameter and every such company shares one prepared statement (planning the query
+    costs about as much as running it on a small company)."""
     parts = {"hybrid": [_COMPANY, _LEXICAL, _DENSE], "dense": [_DENSE], "fulltext": [_COMPANY, _LEXICAL]}
     ctes = ",".join(parts[mode] + [_FUSED[mode]])
-    return sql.SQL("WITH" + ctes + _RESULTS).format(
-        tenant=sql.Literal(validate_company_id(tenant_id)), dims=sql.Literal(int(dims))
-    )
+    tenant = sql.Literal(validate_company_id(tenant_id)) if own_index else sql.SQL("%(tenant)s")
+    return sql.SQL("WITH" + ctes + _RESULTS).format(tenant=tenant, dims=sql.Literal(int(dims)))
 
 
 #: the dense leg's share of the fusion (the full-text leg has the rest); 0.5 weighs both alike
@@ -229,6 +231,10 @@ class SearchResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
+class IndexedCompanies(Protocol):
+    def has_index(self, tenant_id: str) -> bool: ...
+
+
 class Searcher:
     def __init__(
         self,
@@ -238,10 +244,13 @@ class Searcher:
         max_k: int = 50,
         max_query_chars: int = 2000,
         models: ModelRegistry | None = None,
+        indexes: IndexedCompanies | None = None,
     ) -> None:
         self.db = db
         self.embedder = embedder
         self.models = models
+        #: which companies have their own HNSW index (None: write every company as a literal)
+        self.indexes = indexes
         self.max_k = max_k
         self.max_query_chars = max_query_chars
 
@@ -294,7 +303,8 @@ class Searcher:
         params = search_params(
             tenant_id, query, vector, k, mode, dense_weight=dense_weight, default_share=default_share
         )
-        query_sql = search_sql(mode, tenant_id=tenant_id, dims=len(vector))
+        own_index = self.indexes.has_index(tenant_id) if self.indexes else True
+        query_sql = search_sql(mode, tenant_id=tenant_id, dims=len(vector), own_index=own_index)
         with self.db.tenant(tenant_id, within=conn) as tx:
             if self.models:
                 self.models.check(tx, tenant_id=tenant_id, model_id=model_id)
