@@ -22,13 +22,14 @@ import hashlib
 import logging
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Literal
 
 import psycopg
 from psycopg import sql
 
-from comptoir.db.database import Database
+from comptoir.db.database import Connection, Database
 
 logger = logging.getLogger(__name__)
 
@@ -81,14 +82,15 @@ class CompanyIndexes:
         self._seen: set[str] = set()
         self._seen_at = -float("inf")
 
-    def has_index(self, tenant_id: str) -> bool:
+    def has_index(self, tenant_id: str, *, conn: Connection | None = None) -> bool:
         """Whether the company has its own index, as this process last saw the catalog (read again
-        after ``REFRESH_S``, and after this process builds or drops one). A stale answer only costs
-        speed: the query is right either way."""
+        after ``REFRESH_S``, and after this process builds or drops one), in the caller's transaction
+        when given (a request never waits for a second connection). A stale answer only costs speed:
+        the query is right either way."""
         now = time.monotonic()
         if now - self._seen_at > REFRESH_S:
-            with self.db.global_() as conn:
-                self._seen = {r["relname"] for r in conn.execute(_ALL_INDEXES)}
+            with self.db.global_() if conn is None else nullcontext(conn) as tx:
+                self._seen = {r["relname"] for r in tx.execute(_ALL_INDEXES)}
             self._seen_at = now
         return index_name(tenant_id) in self._seen
 

@@ -232,7 +232,7 @@ class SearchResult:
 
 
 class IndexedCompanies(Protocol):
-    def has_index(self, tenant_id: str) -> bool: ...
+    def has_index(self, tenant_id: str, *, conn: Connection | None = None) -> bool: ...
 
 
 class Searcher:
@@ -303,11 +303,11 @@ class Searcher:
         params = search_params(
             tenant_id, query, vector, k, mode, dense_weight=dense_weight, default_share=default_share
         )
-        own_index = self.indexes.has_index(tenant_id) if self.indexes else True
-        query_sql = search_sql(mode, tenant_id=tenant_id, dims=len(vector), own_index=own_index)
         with self.db.tenant(tenant_id, within=conn) as tx:
             if self.models:
                 self.models.check(tx, tenant_id=tenant_id, model_id=model_id)
+            own_index = self.indexes.has_index(tenant_id, conn=tx) if self.indexes else True
+            query_sql = search_sql(mode, tenant_id=tenant_id, dims=len(vector), own_index=own_index)
             rows = tx.execute(query_sql, params).fetchall()
         hits = [SearchHit(**row) for row in rows]
         if similarity_map == (1.0, 0.0):
