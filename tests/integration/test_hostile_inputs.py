@@ -118,7 +118,10 @@ def test_healthz_stays_fast_while_hostile_files_are_parsed(server: str) -> None:
             thread.join()
     assert sorted(answers) == [200, 413], answers  # the long file makes more chunks than allowed
     assert len(latencies) >= 10, latencies
-    assert max(latencies) < 0.1, ([round(t, 3) for t in latencies], statistics.median(latencies))
+    # parsing on the event loop would hold /healthz for the seconds a hostile file takes; on two shared
+    # cores a single answer has taken 0.13 s with the parsing in its own processes, as it should
+    assert statistics.median(latencies) < 0.05, [round(t, 3) for t in latencies]
+    assert max(latencies) < 0.5, ([round(t, 3) for t in latencies], statistics.median(latencies))
 
 
 # ------------------------------------------------------------------------- 3. inputs that gave 500
