@@ -8,8 +8,8 @@
    model) of a pool of rows, with Gaussian noise so that every chunk differs.
 3. Comptoir: the real schema under the application role and row-level security, loaded in sets (COPY
    into a staging table, then one INSERT ... SELECT per company that computes the tsvectors; the
-   full-text statistics in one statement). Then the companies' own HNSW indexes, by the product's own
-   code (``CompanyIndexes.sync_all``), for companies over ``--min-chunks``.
+   full-text statistics in one statement). Then the companies' own HNSW indexes and full-text postings,
+   by the product's own code (``CompanyIndexes.sync_all``), for companies over ``--min-chunks``.
 4. Chroma: a collection per company (cosine HNSW, its defaults), in memory, the same vectors.
 5. Interleaved rounds, every company, the same questions: Comptoir dense and hybrid through the
    product's ``Searcher`` (one tenant transaction, as a request runs it, in process), Chroma's query;
@@ -25,6 +25,7 @@ import functools
 import hashlib
 import logging
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -313,6 +314,7 @@ def main() -> None:
         comptoir.close()
     finally:
         server.stop()
+        shutil.rmtree(home, ignore_errors=True)  # several GB at 1M chunks
 
 
 if __name__ == "__main__":

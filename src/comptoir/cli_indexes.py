@@ -9,25 +9,27 @@ from comptoir.cli import _comptoir, _settings, main
 
 @main.group()
 def index() -> None:
-    """The companies' own HNSW indexes."""
+    """The large companies' own indexes: HNSW for the dense leg, postings for full text."""
 
 
 @index.command("list")
 @click.pass_context
 def index_list(ctx: click.Context) -> None:
-    """Every company: chunks, and whether it has its own index."""
+    """Every company: chunks, its dense leg (hnsw: its own index, exact: a scan) and its full-text leg
+    (postings: its own, gin: the shared index)."""
     with _comptoir(_settings(ctx), with_model=False) as app:
         for company in app.companies.list():
             state = app.indexes.state(company.id)
-            click.echo(f"{company.id}\t{state.chunks}\t{'hnsw' if state.indexed else 'exact'}")
+            dense, lexical = "hnsw" if state.indexed else "exact", "postings" if state.posted else "gin"
+            click.echo(f"{company.id}\t{state.chunks}\t{dense}\t{lexical}")
 
 
 @index.command("sync")
 @click.option("--company", "company_id", help="one company; default: every company")
 @click.pass_context
 def index_sync(ctx: click.Context, company_id: str | None) -> None:
-    """Build the indexes of companies over COMPTOIR_ANN_MIN_CHUNKS chunks, drop those of companies under
-    half of it (a server does this by itself after changes and at start)."""
+    """Build the indexes and postings of companies over COMPTOIR_ANN_MIN_CHUNKS chunks, drop those of
+    companies under half of it (a server does this by itself after changes and at start)."""
     with _comptoir(_settings(ctx), with_model=False) as app:
         if company_id is not None:
             app.companies.get(company_id=company_id)

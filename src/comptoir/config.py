@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     ann_min_chunks: int = Field(
         default=5000,
         ge=0,
-        description="a company with this many chunks gets its own HNSW index (0: exact search always)",
+        description="a company with this many chunks gets its own HNSW index and full-text postings "
+        "(0: never)",
     )
 
     max_request_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)

@@ -106,7 +106,7 @@ def test_the_server_keeps_indexes_in_the_background_and_drops_a_deleted_companys
         comptoir.companies.create(company_id="big", name="Big", language="fr")
         _add(comptoir, "big", MIN_CHUNKS)  # the ingestion schedules a sync
         assert comptoir.indexes.wait_idle(60)
-        assert comptoir.indexes.state("big").indexed
+        assert comptoir.indexes.state("big").indexed and comptoir.indexes.state("big").posted
         comptoir.companies.delete(company_id="big")
         comptoir.indexes.schedule()
         assert comptoir.indexes.wait_idle(60)
@@ -116,6 +116,7 @@ def test_the_server_keeps_indexes_in_the_background_and_drops_a_deleted_companys
         assert conn.execute(
             "SELECT count(*) FROM pg_class WHERE relname = %s", (index_name("big"),)
         ).fetchone() == (0,)
+        assert _postings(conn, "big") == 0  # gone with the company's documents
 
 
 def test_each_mode_computes_only_its_own_legs(comptoir: Comptoir) -> None:
@@ -135,10 +136,12 @@ def test_the_command_line_lists_and_syncs(
     _add(comptoir, "big", MIN_CHUNKS)
     runner = CliRunner()
     env = _env(test_db, tmp_path, COMPTOIR_ANN_MIN_CHUNKS=str(MIN_CHUNKS), COMPTOIR_EMBEDDING_BACKEND="fake")
-    assert runner.invoke(main, ["index", "list"], env=env).output == f"big\t{MIN_CHUNKS}\texact\n"
+    listed = runner.invoke(main, ["index", "list"], env=env).output
+    assert listed == f"big\t{MIN_CHUNKS}\texact\tgin\n"
     synced = runner.invoke(main, ["index", "sync"], env=env)
     assert synced.exit_code == 0 and synced.output.endswith("\nbig\tcreated\n"), synced.output
-    assert runner.invoke(main, ["index", "list"], env=env).output.endswith(f"big\t{MIN_CHUNKS}\thnsw\n")
+    listed = runner.invoke(main, ["index", "list"], env=env).output
+    assert listed.endswith(f"big\t{MIN_CHUNKS}\thnsw\tpostings\n")
 
 
 def test_a_large_companys_full_text_ranks_a_bounded_set_and_still_finds_the_best(
@@ -161,3 +164,79 @@ def test_a_large_companys_full_text_ranks_a_bounded_set_and_still_finds_the_best
     bounded = best(10)
     assert exact[0] == bounded[0] and "numéro 42 " in bounded[0]
     assert len(bounded) == 5  # the prefilter's five, ranked by BM25
+
+
+def _postings(conn: psycopg.Connection, company: str, document_id: object = None) -> int:
+    """The company's postings (of one document), read by the schema's owner."""
+    with conn.transaction():
+        conn.execute("SELECT set_config('comptoir.tenant_id', %s, true)", (company,))
+        row = conn.execute(
+            "SELECT count(*) FROM postings WHERE tenant_id = %s AND (%s::uuid IS NULL OR document_id = %s)",
+            (company, document_id, document_id),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _ranked(comptoir: Comptoir, company: str, query: str, k: int = 25) -> list[str]:
+    vector = comptoir.embedder.embed_query(query)
+    hits = comptoir.searcher.search_vector(
+        tenant_id=company, query=query, vector=vector, k=k, mode="fulltext"
+    )
+    return [hit.text for hit in hits]
+
+
+def test_a_large_companys_postings_rank_exactly_as_its_chunks_and_follow_its_documents(
+    comptoir: Comptoir,
+) -> None:
+    comptoir.companies.create(company_id="big", name="Big", language="fr")
+    # every chunk a different length (distinct filler words) and count of each term: no two BM25 ties
+    documents = [
+        parse_text(
+            f"Fiche {i}",
+            " ".join(["alpha"] * (i % 4 and 1 + i % 3) + ["beta"] * (i % 2) + ["gamma"] * (i % 5 == 0)
+                     + [f"mot{j}x" for j in range(i)]),
+            source=None,
+            metadata={},
+        )
+        for i in range(MIN_CHUNKS + 10)
+    ]  # fmt: skip
+    comptoir.documents.ingest(tenant_id="big", documents=documents)
+    queries = ["alpha", "alpha beta", "gamma beta", "beta mot3x"]
+    from_chunks = {query: _ranked(comptoir, "big", query) for query in queries}
+    assert all(len(ranked) >= 10 for ranked in from_chunks.values())
+
+    assert comptoir.indexes.sync("big") == "created"
+    assert comptoir.indexes.state("big").posted
+    plan = _plan(comptoir, "big", "fulltext")
+    assert "postings_pkey" in plan  # chosen by the statement itself, whatever this process believes
+    assert {query: _ranked(comptoir, "big", query) for query in queries} == from_chunks
+
+    owner = comptoir.target.owner_url  # type: ignore[union-attr]
+    with psycopg.connect(owner) as conn:
+        total = _postings(conn, "big")
+    assert total > 4 * (MIN_CHUNKS + 10)
+    # a new document is posted by its own ingestion, a replaced one loses its old postings
+    new = parse_text("Fiche rare", "zébulon alpha", source="rare.txt", metadata={})
+    comptoir.documents.ingest(tenant_id="big", documents=[new])
+    assert _ranked(comptoir, "big", "zébulon")[0].endswith("zébulon alpha")
+    again = parse_text("Fiche rare", "zébulon", source="rare.txt", metadata={})
+    [result] = comptoir.documents.ingest(tenant_id="big", documents=[again])
+    with psycopg.connect(owner) as conn:
+        assert _postings(conn, "big", result.id) == 3  # "zébulon" and the title's two words
+    assert not any("zébulon" in text for text in _ranked(comptoir, "big", "alpha", k=50))
+    comptoir.documents.delete(tenant_id="big", document_id=result.id)
+    with psycopg.connect(owner) as conn:
+        assert _postings(conn, "big", result.id) == 0 and _postings(conn, "big") == total
+    assert _ranked(comptoir, "big", "zébulon") == []
+
+    # under half the threshold, the postings go and the chunks rank again, the same
+    listed = [row["document_id"] for row in comptoir.documents.list(tenant_id="big", limit=100)]
+    for document_id in listed[:26]:
+        comptoir.documents.delete(tenant_id="big", document_id=document_id)
+    remaining = {query: _ranked(comptoir, "big", query) for query in queries}
+    assert comptoir.indexes.sync("big") == "dropped"
+    assert not comptoir.indexes.state("big").posted
+    with psycopg.connect(owner) as conn:
+        assert _postings(conn, "big") == 0
+    assert {query: _ranked(comptoir, "big", query) for query in queries} == remaining

@@ -39,6 +39,8 @@ TENANT_TABLES = (
     "ingest_job_items",
     "feedback",
     "owner_answers",
+    "lexical_indexes",
+    "postings",
 )
 
 

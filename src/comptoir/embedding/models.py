@@ -24,7 +24,8 @@ from comptoir.db.database import Connection, Database
 from comptoir.embedding.base import Embedder
 from comptoir.embedding.cached import CachedQueryEmbedder
 from comptoir.errors import Conflict, InvalidInput
-from comptoir.ingest.documents import BUMP_KNOWLEDGE, LOCK_COMPANY
+from comptoir.ingest.documents import BUMP_KNOWLEDGE
+from comptoir.ingest.locks import LOCK_COMPANY
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,8 @@ from comptoir.db.database import Connection, Database
 from comptoir.facts.conventions import Evidence, learn_conventions
 from comptoir.facts.extract import Fact, extract_facts
 from comptoir.facts.money import Conventions
-from comptoir.ingest.documents import BUMP_KNOWLEDGE, LOCK_COMPANY
+from comptoir.ingest.documents import BUMP_KNOWLEDGE
+from comptoir.ingest.locks import LOCK_COMPANY
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,9 @@ from comptoir.embedding.base import Embedder
 from comptoir.errors import InvalidInput, NotFound, PayloadTooLarge
 from comptoir.ingest.chunking import Chunker
 from comptoir.ingest.loaders import ParsedDocument
+from comptoir.ingest.locks import LOCK_COMPANY
 from comptoir.observability.metrics import count_ingested
+from comptoir.retrieval import postings
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +38,6 @@ _FIND = "SELECT document_id, content_hash FROM documents WHERE tenant_id = %s AN
 _KNOWN_EMBEDDINGS = """
     SELECT DISTINCT ON (text_hash) text_hash, embedding FROM chunks
     WHERE tenant_id = %s AND text_hash = ANY(%s)"""
-# Writes of one company are serialised: the check-then-replace of a document stays race-free, and the
-# term statistics of concurrent ingestions never deadlock on each other.
-LOCK_COMPANY = "SELECT pg_advisory_xact_lock(hashtextextended('comptoir.documents:' || %s, 0))"
 _ADD_TERMS = """
     INSERT INTO term_stats (tenant_id, lexeme, df)
     SELECT %(tenant)s, lexeme, count(*) FROM chunks, unnest(tsvector_to_array(tsv)) AS lexeme
@@ -299,6 +298,7 @@ class DocumentStore:
         except psycopg.DataError as exc:
             raise InvalidInput(f"document {doc.title!r}: refused by the database: {exc}") from exc
         conn.execute(_ADD_TERMS, {"tenant": tenant_id, "document": document_id})
+        conn.execute(postings.ADD, {"tenant": tenant_id, "document": document_id})
         conn.execute(_COUNT_LEXEMES, {"tenant": tenant_id, "document": document_id})
         if self.on_change:
             self.on_change.document_stored(conn, tenant_id=tenant_id, document_id=document_id, chunks=texts)

@@ -14,6 +14,9 @@ Indexes are built with ``CREATE INDEX CONCURRENTLY`` (ingestion and search go on
 schema's owner: the application role owns nothing. A build is scheduled after a change of the company's
 documents and at start, and runs in one background thread per process; an advisory lock keeps two
 processes from building the same one. Until it is ready, the company's searches stay exact.
+
+The same keeper, at the same threshold, writes and deletes the company's full-text postings
+(``comptoir.retrieval.postings``): a large company gets both of its legs' own indexes.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import psycopg
 from psycopg import sql
 
 from comptoir.db.database import Connection, Database
+from comptoir.retrieval import postings
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +49,8 @@ Outcome = Literal["created", "dropped", "kept", "absent", "skipped"]
 
 _SIZE = """
     SELECT coalesce(sum(chunk_count), 0)::bigint AS chunks,
-           (SELECT vector_dims(embedding) FROM chunks WHERE tenant_id = %(t)s LIMIT 1) AS dims
+           (SELECT vector_dims(embedding) FROM chunks WHERE tenant_id = %(t)s LIMIT 1) AS dims,
+           EXISTS (SELECT 1 FROM lexical_indexes WHERE tenant_id = %(t)s) AS posted
     FROM documents WHERE tenant_id = %(t)s"""
 _INDEX = """
     SELECT i.indisvalid AS valid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
@@ -62,7 +67,8 @@ def index_name(tenant_id: str) -> str:
 class IndexState:
     tenant_id: str
     chunks: int
-    indexed: bool
+    indexed: bool  # its own HNSW index
+    posted: bool  # its own full-text postings (comptoir.retrieval.postings)
 
 
 class CompanyIndexes:
@@ -101,14 +107,14 @@ class CompanyIndexes:
     # -- one company -------------------------------------------------------------------------------
 
     def state(self, tenant_id: str) -> IndexState:
-        chunks, _ = self._size(tenant_id)
-        return IndexState(tenant_id, chunks, self._valid(index_name(tenant_id)) is True)
+        chunks, _, posted = self._size(tenant_id)
+        return IndexState(tenant_id, chunks, self._valid(index_name(tenant_id)) is True, posted)
 
-    def _size(self, tenant_id: str) -> tuple[int, int | None]:
+    def _size(self, tenant_id: str) -> tuple[int, int | None, bool]:
         with self.db.tenant(tenant_id) as conn:
             row = conn.execute(_SIZE, {"t": tenant_id}).fetchone()
         assert row is not None
-        return int(row["chunks"]), row["dims"]
+        return int(row["chunks"]), row["dims"], bool(row["posted"])
 
     def _valid(self, name: str) -> bool | None:
         """True: the index is ready; False: a failed concurrent build left it invalid; None: absent."""
@@ -117,21 +123,30 @@ class CompanyIndexes:
         return None if row is None else bool(row["valid"])
 
     def sync(self, tenant_id: str) -> Outcome:
-        """Create the company's index when it is large enough, drop it when it has become small (or the
-        company is gone); what was done."""
+        """Create the company's index and postings when it is large enough, drop them when it has become
+        small (or the company is gone); what was done."""
         if not self.enabled:
             return "skipped"
         name = index_name(tenant_id)
-        chunks, dims = self._size(tenant_id)
+        chunks, dims, posted = self._size(tenant_id)
         valid = self._valid(name)
         if chunks >= self.min_chunks and dims is not None:
+            built_postings = False
+            if not posted:  # the full-text leg's own index (comptoir.retrieval.postings)
+                with self._owner() as conn:
+                    built_postings = postings.build(conn, tenant_id)
             if valid:
-                return "kept"
-            return "created" if self._build(tenant_id, name, dims, rebuild=valid is False) else "skipped"
-        if valid is not None and chunks < self.min_chunks // 2:
-            self._drop(name)
+                return "created" if built_postings else "kept"
+            built = self._build(tenant_id, name, dims, rebuild=valid is False)
+            return "created" if built or built_postings else "skipped"
+        if chunks < self.min_chunks // 2 and (valid is not None or posted):
+            if posted:
+                with self._owner() as conn:
+                    postings.drop(conn, tenant_id)
+            if valid is not None:
+                self._drop(name)
             return "dropped"
-        return "kept" if valid else "absent"
+        return "kept" if valid or posted else "absent"
 
     def _owner(self) -> psycopg.Connection:
         assert self.owner_url is not None

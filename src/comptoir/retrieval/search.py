@@ -10,7 +10,9 @@ Both legs are scoped to the tenant before ranking, so a company with k chunks al
 
 A company larger than ``LEXICAL_BUDGET`` chunks ranks by its rarer query terms only, as long as their
 document frequencies add up to at most the budget (the rarest always counts): a smaller company (every
-evaluation set) is ranked exactly as before.
+evaluation set) is ranked exactly as before. A company with its own postings (a large one,
+``comptoir.retrieval.postings``) is scored from them, by the same formula, without reading its chunks;
+the statement itself chooses the path (``size.posted``), in the request's snapshot.
 
 Query terms found in more than half of the company's chunks ("prix" in a catalog whose every row has a
 price column) are dropped before ranking, keeping at least the rarest term: such terms carry no
@@ -82,11 +84,12 @@ terms AS (
 ),
 size AS (
     SELECT coalesce(sum(chunk_count), 0) AS n,
-           greatest(coalesce(sum(lexemes)::float8 / nullif(sum(chunk_count), 0), 1), 1) AS avgdl
+           greatest(coalesce(sum(lexemes)::float8 / nullif(sum(chunk_count), 0), 1), 1) AS avgdl,
+           EXISTS (SELECT 1 FROM lexical_indexes WHERE tenant_id = %(tenant)s) AS posted
     FROM documents WHERE tenant_id = %(tenant)s
 ),
 kept AS (
-    SELECT t.lexeme, ln(1 + (size.n - t.df + 0.5) / (t.df + 0.5)) AS idf
+    SELECT t.lexeme, ln(1 + (size.n - t.df + 0.5) / (t.df + 0.5))::float8 AS idf
     FROM (SELECT lexeme, df, row_number() OVER (ORDER BY df, lexeme) AS rarity,
                  sum(df) OVER (ORDER BY df, lexeme) AS reach
           FROM terms WHERE df > 0) t,
@@ -101,6 +104,15 @@ query AS (
 ),
 lexical AS (
     SELECT document_id, ordinal, row_number() OVER (ORDER BY score DESC) AS rank FROM (
+        -- a company with postings (comptoir.retrieval.postings): every chunk of the kept terms, scored
+        -- from the postings alone, in one range of their key per term
+        SELECT p.document_id, p.ordinal,
+               sum(k.idf * p.tf * (%(bm25_k1)s + 1)
+                   / (p.tf + %(bm25_k1)s * (1 - %(bm25_b)s + %(bm25_b)s * p.dl / q.avgdl))) AS score
+        FROM query q, kept k JOIN postings p ON p.tenant_id = %(tenant)s AND p.lexeme = k.lexeme
+        WHERE (SELECT posted FROM size)
+        GROUP BY p.document_id, p.ordinal
+        UNION ALL
         SELECT ch.document_id, ch.ordinal, (
             SELECT sum(k.idf * m.tf * (%(bm25_k1)s + 1)
                        / (m.tf + %(bm25_k1)s * (1 - %(bm25_b)s + %(bm25_b)s * length(ch.tsv) / q.avgdl)))
@@ -118,6 +130,7 @@ lexical AS (
                           THEN ts_rank(c.tsv, q.tsq, 1) END DESC
             LIMIT (SELECT CASE WHEN n > %(lexical_budget)s THEN %(lexical_prefilter)s END FROM size)
         ) ch
+        WHERE NOT (SELECT posted FROM size)
         ORDER BY score DESC LIMIT %(candidates)s
     ) l
 )"""
