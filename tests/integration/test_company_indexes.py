@@ -17,7 +17,7 @@ from comptoir.db.bootstrap import DatabaseTarget
 from comptoir.db.database import Database
 from comptoir.embedding.fake import FakeEmbedder
 from comptoir.ingest.loaders import parse_text
-from comptoir.retrieval import search
+from comptoir.retrieval import postings, search
 from comptoir.retrieval.ann import index_name
 from comptoir.retrieval.search import search_params, search_sql
 from tests.conftest import ADMIN_KEY, ClonedDatabase, make_settings
@@ -213,6 +213,19 @@ def test_a_large_companys_postings_rank_exactly_as_its_chunks_and_follow_its_doc
     assert {query: _ranked(comptoir, "big", query) for query in queries} == from_chunks
 
     owner = comptoir.target.owner_url  # type: ignore[union-attr]
+    # the leg reads the postings, not the chunks: a chunk whose postings are gone is no longer found
+    top = from_chunks["gamma beta"][0]
+    with psycopg.connect(owner, autocommit=True) as conn:
+        with conn.transaction():
+            conn.execute("SELECT set_config('comptoir.tenant_id', 'big', true)")
+            conn.execute(
+                "DELETE FROM postings p USING chunks c WHERE c.tenant_id = 'big' AND c.text = %s "
+                "AND p.tenant_id = c.tenant_id AND p.document_id = c.document_id AND p.ordinal = c.ordinal",
+                (top,),
+            )
+        assert top not in _ranked(comptoir, "big", "gamma beta")
+        assert postings.drop(conn, "big") and postings.build(conn, "big")  # written again, whole
+    assert _ranked(comptoir, "big", "gamma beta") == from_chunks["gamma beta"]
     with psycopg.connect(owner) as conn:
         total = _postings(conn, "big")
     assert total > 4 * (MIN_CHUNKS + 10)
