@@ -6,6 +6,7 @@ import pytest
 
 from comptoir.app import Comptoir
 from comptoir.embedding.base import Embedder
+from comptoir.embedding.models import ModelMismatch
 from comptoir.ingest.loaders import parse_file, parse_text
 from tests.integration.conftest import MakeComptoir
 
@@ -235,3 +236,43 @@ def test_a_companys_dense_weight_leans_its_hybrid_search(awa: Comptoir) -> None:
     awa.companies.set_dense_weight(company_id="awa", weight=None)
     assert awa.companies.get(company_id="awa").dense_weight is None
     assert _ranking(awa, "awa", query) == default
+
+
+@pytest.mark.parametrize("mode", ["dense", "fulltext", "hybrid"])
+def test_a_question_embedded_by_another_model_is_refused_in_every_mode(awa: Comptoir, mode: str) -> None:
+    query = "livraison Cocody"
+    vector = awa.query_embedder.embed_query(query)
+    assert _ranking(awa, "awa", query, mode=mode)
+    # the company's vectors now come from another model: the statement returns no row, and says why
+    with awa.db.tenant("awa") as conn:
+        conn.execute("UPDATE companies SET embedding_model = 'another/384' WHERE tenant_id = 'awa'")
+    with pytest.raises(ModelMismatch, match="comptoir reembed --company awa"):
+        awa.searcher.search_vector(tenant_id="awa", query=query, vector=vector, k=5, mode=mode)  # type: ignore[arg-type]
+    # a company with no chunks is not refused: it has no answer
+    awa.companies.create(company_id="empty", name="Empty", language="fr")
+    assert awa.searcher.search_vector(tenant_id="empty", query=query, vector=vector, k=5, mode=mode) == []  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("mode", ["dense", "hybrid"])
+def test_searches_run_on_their_generic_plan_and_leave_the_callers_choice(awa: Comptoir, mode: str) -> None:
+    query = "livraison Cocody"
+    vector = awa.query_embedder.embed_query(query)
+    with awa.db.tenant("awa") as conn:
+        for _ in range(8):  # psycopg prepares a statement from its fifth run on a connection
+            hits = awa.searcher.search_vector(
+                tenant_id="awa",
+                query=query,
+                vector=vector,
+                k=3,
+                mode=mode,  # type: ignore[arg-type]
+                conn=conn,
+            )
+            assert "Cocody" in hits[0].text
+        # the caller's transaction goes on with the server's choice of plans
+        assert conn.execute("SHOW plan_cache_mode").fetchone() == {"plan_cache_mode": "auto"}
+        plans = conn.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE '%%row_number() OVER (ORDER BY distance)%%'"
+        ).fetchall()
+    # planned once, not at every question
+    assert len(plans) == 1 and plans[0]["generic_plans"] >= 1 and plans[0]["custom_plans"] == 0

@@ -7,6 +7,10 @@ folded; the question's terms are OR-ed (a question rarely repeats every word of 
 BM25 from the company's own statistics. The two rankings are fused by weighted reciprocal rank fusion:
 each company may lean on one leg (``companies.dense_weight``, the dense leg's share; equal by default).
 Both legs are scoped to the tenant before ranking, so a company with k chunks always gets k results.
+Dense mode alone is one index scan that reads the chunks' text and distance as it goes, and their
+documents' titles by key. Every statement also checks that the company's vectors come from the
+question's model: none returns a row otherwise, and only then does the searcher ask why (one round trip
+fewer per question).
 
 A company larger than ``LEXICAL_BUDGET`` chunks ranks by its rarer query terms only, as long as their
 document frequencies add up to at most the budget (the rarest always counts): a smaller company (every
@@ -169,13 +173,40 @@ fused AS (
     FROM lexical ORDER BY rank LIMIT %(k)s
 )""",
 }
+# No row when the company's vectors come from another model than the question's (``%(model)s``; NULL:
+# unchecked): the caller then asks why (``ModelRegistry.check``), so the check costs no round trip.
+_SAME_MODEL = """
+NOT EXISTS (SELECT 1 FROM companies WHERE tenant_id = %(tenant)s AND embedding_model <> %(model)s::text)"""
+# Each result's title is read by key, for the k rows only (a join hashed every document of the company).
 _RESULTS = """
-SELECT f.document_id, d.title, ch.text, f.score::float8 AS score, f.dense_rank, f.lexical_rank,
+SELECT f.document_id,
+       (SELECT d.title FROM documents d WHERE d.tenant_id = %(tenant)s AND d.document_id = f.document_id)
+           AS title,
+       ch.text, f.score::float8 AS score, f.dense_rank, f.lexical_rank,
        (1 - (ch.embedding <=> %(vector)s))::float8 AS similarity
 FROM fused f
 JOIN chunks ch ON ch.tenant_id = %(tenant)s AND ch.document_id = f.document_id AND ch.ordinal = f.ordinal
-JOIN documents d ON d.tenant_id = %(tenant)s AND d.document_id = f.document_id
+WHERE {same_model}
 ORDER BY f.score DESC, f.dense_rank NULLS LAST
+"""
+# Dense mode alone reads each chunk's text and distance in its index scan: k rows, no fusion, no second
+# read of the chunks (the score is the one hybrid would give the dense leg at full weight). Measured on
+# the three largest of 1M chunks over 100 companies: 0.7 ms less per question than the fused statement.
+_DENSE_ALONE = """
+WITH dense AS (
+    SELECT document_id, text, distance, row_number() OVER (ORDER BY distance) AS rank FROM (
+        SELECT document_id, text, embedding::halfvec({dims}) <=> %(vector)s AS distance FROM chunks
+        WHERE tenant_id = {tenant} ORDER BY distance LIMIT %(k)s
+    ) d
+)
+SELECT n.document_id,
+       (SELECT d.title FROM documents d WHERE d.tenant_id = %(tenant)s AND d.document_id = n.document_id)
+           AS title,
+       n.text, (2.0 / (%(rrf_k)s + n.rank))::float8 AS score, n.rank AS dense_rank,
+       NULL::bigint AS lexical_rank, (1 - n.distance)::float8 AS similarity
+FROM dense n
+WHERE {same_model}
+ORDER BY n.rank
 """
 
 
@@ -184,11 +215,22 @@ def search_sql(mode: Mode, *, tenant_id: str, dims: int, own_index: bool = True)
     has its own HNSW index, which only its id written as a literal lets the planner use; otherwise the
     id stays a parameter and every such company shares one prepared statement (planning the query
     costs about as much as running it on a small company)."""
-    parts = {"hybrid": [_COMPANY, _LEXICAL, _DENSE], "dense": [_DENSE], "fulltext": [_COMPANY, _LEXICAL]}
-    ctes = ",".join(parts[mode] + [_FUSED[mode]])
     tenant = sql.Literal(validate_company_id(tenant_id)) if own_index else sql.SQL("%(tenant)s")
-    return sql.SQL("WITH" + ctes + _RESULTS).format(tenant=tenant, dims=sql.Literal(int(dims)))
+    slots = {"tenant": tenant, "dims": sql.Literal(int(dims)), "same_model": sql.SQL(_SAME_MODEL)}
+    if mode == "dense":
+        return sql.SQL(_DENSE_ALONE).format(**slots)
+    parts = {"hybrid": [_COMPANY, _LEXICAL, _DENSE], "fulltext": [_COMPANY, _LEXICAL]}
+    ctes = ",".join(parts[mode] + [_FUSED[mode]])
+    return sql.SQL("WITH" + ctes + _RESULTS).format(**slots)
 
+
+# The search statements run on their generic plan, prepared once per connection (psycopg prepares a
+# statement from its fifth use). PostgreSQL's own choice kept planning them anew at every question,
+# since a custom plan folds the parameters and looks cheaper: 0.4 ms for dense, 1.6 ms for hybrid. The
+# generic plan has the same shape (the tenant's keys, its own index), and took the hybrid query on small
+# companies from 6.8 to 4.9 ms median (README, "Retrieval at scale").
+_GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
+_DEFAULT_PLANS = "SET LOCAL plan_cache_mode = DEFAULT"
 
 #: the dense leg's share of the fusion (the full-text leg has the rest); 0.5 weighs both alike
 DEFAULT_DENSE_SHARE = 0.5
@@ -206,9 +248,11 @@ def search_params(
     *,
     dense_weight: float | None = None,
     default_share: float = DEFAULT_DENSE_SHARE,
+    model_id: str | None = None,
 ) -> dict[str, object]:
     """Parameters of ``search_sql``: in hybrid, each leg contributes max(4k, 40) candidates to the fusion,
-    weighted by ``dense_weight`` (None: the company's setting, else ``default_share``, the model's)."""
+    weighted by ``dense_weight`` (None: the company's setting, else ``default_share``, the model's);
+    no row unless the company's vectors come from ``model_id`` (None: unchecked)."""
     share = ONE_LEG_SHARES.get(mode, dense_weight)
     return {
         "tenant": tenant_id,
@@ -224,6 +268,7 @@ def search_params(
         "default_share": default_share,
         "lexical_budget": LEXICAL_BUDGET,
         "lexical_prefilter": LEXICAL_PREFILTER,
+        "model": model_id,
     }
 
 
@@ -314,14 +359,24 @@ class Searcher:
         default_share = model.default_dense_share if model else DEFAULT_DENSE_SHARE
         similarity_map = model.similarity_map if model else (1.0, 0.0)
         params = search_params(
-            tenant_id, query, vector, k, mode, dense_weight=dense_weight, default_share=default_share
+            tenant_id,
+            query,
+            vector,
+            k,
+            mode,
+            dense_weight=dense_weight,
+            default_share=default_share,
+            model_id=model.model_id if model else None,
         )
         with self.db.tenant(tenant_id, within=conn) as tx:
-            if self.models:
-                self.models.check(tx, tenant_id=tenant_id, model_id=model_id)
             own_index = self.indexes.has_index(tenant_id, conn=tx) if self.indexes else True
             query_sql = search_sql(mode, tenant_id=tenant_id, dims=len(vector), own_index=own_index)
+            tx.execute(_GENERIC_PLANS)
             rows = tx.execute(query_sql, params).fetchall()
+            if conn is not None:  # the caller's transaction goes on with the server's own choice
+                tx.execute(_DEFAULT_PLANS)
+            if not rows and self.models:  # an empty company, or one embedded with another model: refused
+                self.models.check(tx, tenant_id=tenant_id, model_id=model_id)
         hits = [SearchHit(**row) for row in rows]
         if similarity_map == (1.0, 0.0):
             return hits
