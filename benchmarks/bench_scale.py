@@ -12,8 +12,9 @@
    by the product's own code (``CompanyIndexes.sync_all``), for companies over ``--min-chunks``.
 4. Chroma: a collection per company (cosine HNSW, its defaults), in memory, the same vectors.
 5. Interleaved rounds, every company, the same questions: Comptoir dense and hybrid through the
-   product's ``Searcher`` (one tenant transaction, as a request runs it, in process), Chroma's query;
-   recall@10 of both against the exact answer (numpy on the same half-precision vectors).
+   product's ``Searcher`` (one tenant transaction, as a request runs it, in process), Chroma's query,
+   in a new random order for each question; recall@10 of both against the exact answer (numpy on the
+   same half-precision vectors), also apart for the largest companies.
 
 The last line is the summary the issue asks for.
 """
@@ -252,6 +253,7 @@ def main() -> None:
         times: dict[str, list[float]] = {"dense": [], "hybrid": [], "chroma": []}
         large_times: dict[str, list[float]] = {"dense": [], "hybrid": [], "chroma": []}
         recalls: dict[str, list[float]] = {"dense": [], "chroma": []}
+        large_recalls: dict[str, list[float]] = {"dense": [], "chroma": []}
         order = random.Random(3)
         tenants = list(vectors_of)
         for round_ in range(args.rounds + 1):  # round 0 warms the caches up and is not counted
@@ -266,14 +268,16 @@ def main() -> None:
                         k=K,
                         model_id=embedder.model_id,
                     )
-                    runs: dict[str, tuple[float, object]] = {
-                        mode: timed(functools.partial(search, mode=mode)) for mode in ("dense", "hybrid")
+                    calls: dict[str, Callable[[], object]] = {
+                        mode: functools.partial(search, mode=mode) for mode in ("dense", "hybrid")
                     }
                     if collections:
-                        query = functools.partial(
+                        calls["chroma"] = functools.partial(
                             collections[tenant].query, query_embeddings=[vector], n_results=K
                         )
-                        runs["chroma"] = timed(query)
+                    systems = list(calls)
+                    order.shuffle(systems)  # none always runs first, or right after another's work
+                    runs = {name: timed(calls[name]) for name in systems}
                     if round_ == 0:
                         continue
                     for name, (ms, _) in runs.items():
@@ -285,31 +289,42 @@ def main() -> None:
                         texts = texts_of[tenant]
                         wanted = {texts[i] for i in truth}
                         got = {hit.text for hit in runs["dense"][1]}  # type: ignore[attr-defined]
-                        recalls["dense"].append(len(wanted & got) / len(wanted))
+                        found = {"dense": len(wanted & got) / len(wanted)}
                         if "chroma" in runs:
                             ids = {int(i) for i in runs["chroma"][1]["ids"][0]}  # type: ignore[index]
-                            recalls["chroma"].append(len(set(truth) & ids) / len(truth))
+                            found["chroma"] = len(set(truth) & ids) / len(truth)
+                        for name, recall in found.items():
+                            recalls[name].append(recall)
+                            if tenant in large:
+                                large_recalls[name].append(recall)
             print(f"round {round_} done", flush=True)
 
         def p(values: list[float], q: float) -> str:
             return f"{percentile(values, q):.2f}" if values else "n/a"
 
-        print(f"\n{'':<18} {'p50 ms':>8} {'p95 ms':>8} {'large p50':>10} {'large p95':>10} {'recall@10':>10}")
+        def mean(values: list[float] | None) -> str:
+            return f"{statistics.mean(values):.4f}" if values else "n/a"
+
+        print(
+            f"\n{'':<18} {'p50 ms':>8} {'p95 ms':>8} {'large p50':>10} {'large p95':>10} {'recall@10':>10} "
+            f"{'large recall':>13}"
+        )
         for name in ("dense", "hybrid", "chroma"):
-            recall = f"{statistics.mean(recalls[name]):.4f}" if recalls.get(name) else ""
             label = {"dense": "comptoir dense", "hybrid": "comptoir hybrid", "chroma": "chroma"}[name]
             print(
                 f"{label:<18} {p(times[name], 50):>8} {p(times[name], 95):>8} "
-                f"{p(large_times[name], 50):>10} {p(large_times[name], 95):>10} {recall:>10}"
+                f"{p(large_times[name], 50):>10} {p(large_times[name], 95):>10} "
+                f"{mean(recalls.get(name)):>10} {mean(large_recalls.get(name)):>13}"
             )
-        chroma_recall = f"{statistics.mean(recalls['chroma']):.4f}" if recalls["chroma"] else "n/a"
+        chroma_recall = mean(recalls["chroma"])
         print(
             f"scale: chunks={args.chunks} companies={args.companies} p50_ms={p(times['dense'], 50)} "
             f"p95_ms={p(times['dense'], 95)} large_p95_ms={p(large_times['dense'], 95)} "
             f"recall10={statistics.mean(recalls['dense']):.4f} hybrid_p95_ms={p(times['hybrid'], 95)} "
             f"chroma_p95_ms={p(times['chroma'], 95)} chroma_large_p95_ms={p(large_times['chroma'], 95)} "
-            f"chroma_recall10={chroma_recall} load_s={load_s:.0f} index_s={index_s:.0f} "
-            f"chroma_load_s={chroma_load_s:.0f}"
+            f"chroma_recall10={chroma_recall} large_recall10={mean(large_recalls['dense'])} "
+            f"chroma_large_recall10={mean(large_recalls['chroma'])} load_s={load_s:.0f} "
+            f"index_s={index_s:.0f} chroma_load_s={chroma_load_s:.0f}"
         )
         comptoir.close()
     finally:
