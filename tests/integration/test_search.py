@@ -6,6 +6,7 @@ import pytest
 
 from comptoir.app import Comptoir
 from comptoir.embedding.base import Embedder
+from comptoir.embedding.fake import FakeEmbedder
 from comptoir.embedding.models import ModelMismatch
 from comptoir.ingest.loaders import parse_file, parse_text
 from tests.integration.conftest import MakeComptoir
@@ -276,3 +277,16 @@ def test_searches_run_on_their_generic_plan_and_leave_the_callers_choice(awa: Co
         ).fetchall()
     # planned once, not at every question
     assert len(plans) == 1 and plans[0]["generic_plans"] >= 1 and plans[0]["custom_plans"] == 0
+
+
+@pytest.mark.parametrize("mode", ["dense", "fulltext", "hybrid"])
+def test_a_company_embedded_at_another_dimension_is_refused_not_failed(
+    make_comptoir: MakeComptoir, mode: str
+) -> None:
+    wide = make_comptoir(embedder=FakeEmbedder(dimension=512))
+    wide.companies.create(company_id="wide", name="Wide", language="fr")
+    wide.documents.ingest(tenant_id="wide", documents=[_doc("livraison", "Livraison à Cocody : 1 500 FCFA.")])  # type: ignore[list-item]
+    default = make_comptoir()  # all-MiniLM-L6-v2, 384 dimensions
+    vector = default.query_embedder.embed_query("livraison Cocody")
+    with pytest.raises(ModelMismatch, match="comptoir reembed --company wide"):
+        default.searcher.search_vector(tenant_id="wide", query="livraison", vector=vector, k=5, mode=mode)  # type: ignore[arg-type]
