@@ -41,7 +41,7 @@ ADD = f"""
     AND c.document_id = %(document)s
     AND EXISTS (SELECT 1 FROM lexical_indexes WHERE tenant_id = %(tenant)s)"""
 _SET_TENANT = "SELECT set_config('comptoir.tenant_id', %s, true)"
-HAS = "SELECT EXISTS (SELECT 1 FROM lexical_indexes WHERE tenant_id = %s)"
+_HAS = "SELECT EXISTS (SELECT 1 FROM lexical_indexes WHERE tenant_id = %s)"
 
 
 def build(conn: psycopg.Connection, tenant_id: str) -> bool:
@@ -51,7 +51,7 @@ def build(conn: psycopg.Connection, tenant_id: str) -> bool:
     with conn.transaction():
         conn.execute(_SET_TENANT, (tenant_id,))
         conn.execute(LOCK_COMPANY, (tenant_id,))
-        if conn.execute(HAS, (tenant_id,)).fetchone()[0]:  # type: ignore[index]
+        if conn.execute(_HAS, (tenant_id,)).fetchone()[0]:  # type: ignore[index]
             return False
         conn.execute("INSERT INTO lexical_indexes (tenant_id) VALUES (%s)", (tenant_id,))
         conn.execute(
