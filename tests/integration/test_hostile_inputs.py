@@ -4,6 +4,7 @@ surrogates, bidi overrides and very long values. Never a 5xx, never a partial wr
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import resource
@@ -82,7 +83,18 @@ def _multipart(name: str, data: bytes) -> tuple[bytes, str]:
     )
 
 
-def test_healthz_stays_fast_while_hostile_files_are_parsed(server: str) -> None:
+@pytest.fixture
+def frozen_heap() -> Iterator[None]:
+    """The test process's heap left out of garbage collection while /healthz is timed: after the suite's
+    earlier tests it held 890K objects, whose full collection held every thread, the server's too, for
+    1.05 s (measured), a pause of the test process, not of the server."""
+    gc.collect()
+    gc.freeze()
+    yield
+    gc.unfreeze()
+
+
+def test_healthz_stays_fast_while_hostile_files_are_parsed(server: str, frozen_heap: None) -> None:
     with httpx.Client(base_url=server, timeout=120) as http:
         created = http.post("/v1/companies", json={"id": "awa", "name": "Awa"}, headers=admin())
         key = created.json()["api_key"]
@@ -108,6 +120,7 @@ def test_healthz_stays_fast_while_hostile_files_are_parsed(server: str) -> None:
         assert http.get("/healthz").status_code == 200  # the first call ever costs ~0.1 s, uploads or not
         time.sleep(1)
         ready.set()
+        uploading = time.perf_counter()
         latencies = []
         while any(t.is_alive() for t in threads):
             started = time.perf_counter()
@@ -116,12 +129,16 @@ def test_healthz_stays_fast_while_hostile_files_are_parsed(server: str) -> None:
             time.sleep(0.02)
         for thread in threads:
             thread.join()
+        uploaded = time.perf_counter() - uploading
     assert sorted(answers) == [200, 413], answers  # the long file makes more chunks than allowed
     assert len(latencies) >= 10, latencies
-    # parsing on the event loop would hold /healthz for the seconds a hostile file takes; on two shared
-    # cores a single answer has taken 0.13 s with the parsing in its own processes, as it should
+    # Parsing on the event loop would hold /healthz for as long as the long file takes to read, most of
+    # the uploads' time (measured: 12.2 s of 12.4, and 5 answers in all); in its own process, the slowest
+    # answer is the machine's noise (12 ms here; 0.83 s once in CI, before the heap was frozen). So the
+    # slowest may take a quarter of the uploads' time (seconds), and the median stays a free server's.
     assert statistics.median(latencies) < 0.05, [round(t, 3) for t in latencies]
-    assert max(latencies) < 0.5, ([round(t, 3) for t in latencies], statistics.median(latencies))
+    slowest = max(latencies)
+    assert slowest < max(0.5, uploaded / 4), (round(slowest, 3), round(uploaded, 3), len(latencies))
 
 
 # ------------------------------------------------------------------------- 3. inputs that gave 500
