@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from comptoir.app import Comptoir
+from comptoir.db.database import Connection
 from comptoir.embedding.base import Embedder
 from comptoir.embedding.fake import FakeEmbedder
 from comptoir.embedding.models import ModelMismatch
@@ -18,6 +19,10 @@ def _doc(title: str, text: str) -> object:
 
 @pytest.fixture
 def awa(comptoir: Comptoir) -> Comptoir:
+    return _with_awa(comptoir)
+
+
+def _with_awa(comptoir: Comptoir) -> Comptoir:
     comptoir.companies.create(company_id="awa", name="Chez Awa", language="fr")
     comptoir.documents.ingest(
         tenant_id="awa",
@@ -254,12 +259,23 @@ def test_a_question_embedded_by_another_model_is_refused_in_every_mode(awa: Comp
     assert awa.searcher.search_vector(tenant_id="empty", query=query, vector=vector, k=5, mode=mode) == []  # type: ignore[arg-type]
 
 
+def _assert_planned_once(conn: Connection) -> None:
+    """The search statement prepared on ``conn`` ran on its generic plan only (planned once, not at every
+    question), and ``conn``'s transaction is back on the server's own choice of plans."""
+    assert conn.execute("SHOW plan_cache_mode").fetchone() == {"plan_cache_mode": "auto"}
+    plans = conn.execute(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+        "WHERE statement LIKE '%%row_number() OVER (ORDER BY distance)%%'"
+    ).fetchall()
+    assert len(plans) == 1 and plans[0]["generic_plans"] >= 1 and plans[0]["custom_plans"] == 0, plans
+
+
 @pytest.mark.parametrize("mode", ["dense", "hybrid"])
 def test_searches_run_on_their_generic_plan_and_leave_the_callers_choice(awa: Comptoir, mode: str) -> None:
     query = "livraison Cocody"
     vector = awa.query_embedder.embed_query(query)
     with awa.db.tenant("awa") as conn:
-        for _ in range(8):  # psycopg prepares a statement from its fifth run on a connection
+        for _ in range(8):  # psycopg prepares a statement at its sixth run on a connection
             hits = awa.searcher.search_vector(
                 tenant_id="awa",
                 query=query,
@@ -269,14 +285,33 @@ def test_searches_run_on_their_generic_plan_and_leave_the_callers_choice(awa: Co
                 conn=conn,
             )
             assert "Cocody" in hits[0].text
-        # the caller's transaction goes on with the server's choice of plans
-        assert conn.execute("SHOW plan_cache_mode").fetchone() == {"plan_cache_mode": "auto"}
-        plans = conn.execute(
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
-            "WHERE statement LIKE '%%row_number() OVER (ORDER BY distance)%%'"
-        ).fetchall()
-    # planned once, not at every question
-    assert len(plans) == 1 and plans[0]["generic_plans"] >= 1 and plans[0]["custom_plans"] == 0
+        _assert_planned_once(conn)  # and the caller's transaction goes on with the server's choice of plans
+
+
+@pytest.mark.parametrize("path", ["search", "search_vector"])
+def test_searches_in_their_own_transaction_ask_for_the_generic_plan_with_the_tenant(
+    make_comptoir: MakeComptoir, path: str
+) -> None:
+    app = _with_awa(make_comptoir(pool_max_size=1))  # one connection: every search prepares on it
+    query = "livraison Cocody"
+    vector = app.query_embedder.embed_query(query)
+    for _ in range(8):  # psycopg prepares a statement at its sixth run on a connection
+        if path == "search":  # the API's: the company's model read, the question embedded, then searched
+            hits = app.searcher.search(tenant_id="awa", query=query, k=3).hits
+        else:
+            hits = app.searcher.search_vector(tenant_id="awa", query=query, vector=vector, k=3, mode="dense")
+        assert "Cocody" in hits[0].text
+    with app.db.tenant("awa") as conn:  # the same connection, in a transaction of its own again
+        _assert_planned_once(conn)
+
+
+def test_generic_plans_are_asked_for_a_new_transaction_not_a_joined_one(awa: Comptoir) -> None:
+    with (
+        awa.db.tenant("awa") as conn,
+        pytest.raises(ValueError, match="joined"),
+        awa.db.tenant("awa", within=conn, generic_plans=True),
+    ):
+        pass
 
 
 @pytest.mark.parametrize("mode", ["dense", "fulltext", "hybrid"])

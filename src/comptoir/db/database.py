@@ -29,6 +29,13 @@ Connection = psycopg.Connection[dict[str, Any]]
 HNSW_EF_SEARCH = 100
 
 
+_TENANT = "SELECT set_config('comptoir.tenant_id', %s, true)"
+_TENANT_GENERIC_PLANS = (
+    "SELECT set_config('comptoir.tenant_id', %s, true), "
+    "set_config('plan_cache_mode', 'force_generic_plan', true)"
+)
+
+
 def _configure(conn: psycopg.Connection) -> None:
     register_vector(conn)
     conn.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
@@ -59,15 +66,21 @@ class Database:
         self._pool.close()
 
     @contextmanager
-    def tenant(self, tenant_id: str, *, within: Connection | None = None) -> Iterator[Connection]:
+    def tenant(
+        self, tenant_id: str, *, within: Connection | None = None, generic_plans: bool = False
+    ) -> Iterator[Connection]:
         """A transaction in which only ``tenant_id``'s rows are visible or writable; ``within``: the
         caller's own transaction for that tenant, joined rather than a new one opened (one chat message
-        reads in one transaction and writes in one)."""
+        reads in one transaction and writes in one). ``generic_plans``: the new transaction's prepared
+        statements run on their generic plan (``plan_cache_mode``, set with the tenant, in the same
+        round trip); a joined transaction keeps its own."""
         if within is not None:
+            if generic_plans:
+                raise ValueError("generic_plans applies to a transaction opened here, not a joined one")
             yield within
             return
         with self._connection() as conn, conn.transaction():
-            conn.execute("SELECT set_config('comptoir.tenant_id', %s, true)", (tenant_id,))
+            conn.execute(_TENANT_GENERIC_PLANS if generic_plans else _TENANT, (tenant_id,))
             yield conn
 
     @contextmanager

@@ -9,8 +9,8 @@ each company may lean on one leg (``companies.dense_weight``, the dense leg's sh
 Both legs are scoped to the tenant before ranking, so a company with k chunks always gets k results.
 Dense mode alone is one index scan that reads the chunks' text and distance as it goes, and their
 documents' titles by key. Every statement also checks that the company's vectors come from the
-question's model: none returns a row otherwise, and only then does the searcher ask why (one round trip
-fewer per question).
+question's model: none returns a row otherwise, and only then does the searcher ask why (the check has
+no round trip of its own).
 
 A company larger than ``LEXICAL_BUDGET`` chunks ranks by its rarer query terms only, as long as their
 document frequencies add up to at most the budget (the rarest always counts): a smaller company (every
@@ -41,6 +41,7 @@ to 3 times slower. Interleaved with the query before, the whole query takes x1.1
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from dataclasses import dataclass, field, replace
@@ -225,10 +226,12 @@ def search_sql(mode: Mode, *, tenant_id: str, dims: int, own_index: bool = True)
 
 
 # The search statements run on their generic plan, prepared once per connection (psycopg prepares a
-# statement from its fifth use). PostgreSQL's own choice kept planning them anew at every question,
+# statement at its sixth run). PostgreSQL's own choice kept planning them anew at every question,
 # since a custom plan folds the parameters and looks cheaper: 0.4 ms for dense, 1.6 ms for hybrid. The
 # generic plan has the same shape (the tenant's keys, its own index), and took the hybrid search on
-# 2K-4K-chunk companies from 10.5 to 8.3 ms median (README, "Retrieval at scale").
+# 2K-4K-chunk companies from 10.5 to 8.3 ms median (README, "Retrieval at scale"). A transaction the
+# searcher opens asks for it with the tenant (``Database.tenant(generic_plans=True)``); a caller's
+# transaction, for the search statement alone.
 _GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
 _DEFAULT_PLANS = "SET LOCAL plan_cache_mode = DEFAULT"
 
@@ -321,14 +324,20 @@ class Searcher:
         if not 1 <= k <= self.max_k:
             raise InvalidInput(f"k must be between 1 and {self.max_k}")
         started = time.perf_counter()
-        with self.db.tenant(tenant_id) as tx:
+        with self.db.tenant(tenant_id, generic_plans=True) as tx:
             embedder = self.embedder
             if self.models:  # the company's own model
                 embedder = self.models.query_embedder(self.models.company_model(tx, tenant_id=tenant_id))
             vector = embedder.embed_query(query)
             embedded = time.perf_counter()
-            hits = self.search_vector(
-                tenant_id=tenant_id, query=query, vector=vector, k=k, model_id=embedder.model_id, conn=tx
+            hits = self._search(
+                tx,
+                tenant_id=tenant_id,
+                query=query,
+                vector=vector,
+                k=k,
+                model_id=embedder.model_id,
+                planned=True,
             )
         done = time.perf_counter()
         return SearchResult(
@@ -355,6 +364,36 @@ class Searcher:
         """The k best chunks for a question's ``vector`` from the model ``model_id`` (None: the default;
         refused if the company's vectors come from another); in the caller's tenant transaction
         (``conn``) when given."""
+        search = functools.partial(
+            self._search,
+            tenant_id=tenant_id,
+            query=query,
+            vector=vector,
+            k=k,
+            mode=mode,
+            dense_weight=dense_weight,
+            model_id=model_id,
+        )
+        if conn is None:
+            with self.db.tenant(tenant_id, generic_plans=True) as tx:
+                return search(tx, planned=True)
+        return search(conn, planned=False)
+
+    def _search(
+        self,
+        tx: Connection,
+        *,
+        tenant_id: str,
+        query: str,
+        vector: Vectors,
+        k: int,
+        mode: Mode = "hybrid",
+        dense_weight: float | None = None,
+        model_id: str | None,
+        planned: bool,
+    ) -> list[SearchHit]:
+        """``search_vector`` in ``tx``; ``planned``: the transaction runs on generic plans already (one the
+        searcher opened), else it is the caller's, and keeps its own choice after the search statement."""
         model = self.models.embedder_for(model_id) if self.models else None
         default_share = model.default_dense_share if model else DEFAULT_DENSE_SHARE
         similarity_map = model.similarity_map if model else (1.0, 0.0)
@@ -368,15 +407,15 @@ class Searcher:
             default_share=default_share,
             model_id=model.model_id if model else None,
         )
-        with self.db.tenant(tenant_id, within=conn) as tx:
-            own_index = self.indexes.has_index(tenant_id, conn=tx) if self.indexes else True
-            query_sql = search_sql(mode, tenant_id=tenant_id, dims=len(vector), own_index=own_index)
+        own_index = self.indexes.has_index(tenant_id, conn=tx) if self.indexes else True
+        query_sql = search_sql(mode, tenant_id=tenant_id, dims=len(vector), own_index=own_index)
+        if not planned:
             tx.execute(_GENERIC_PLANS)
-            rows = tx.execute(query_sql, params).fetchall()
-            if conn is not None:  # the caller's transaction goes on with the server's own choice
-                tx.execute(_DEFAULT_PLANS)
-            if not rows and self.models:  # an empty company, or one embedded with another model: refused
-                self.models.check(tx, tenant_id=tenant_id, model_id=model_id)
+        rows = tx.execute(query_sql, params).fetchall()
+        if not planned:  # the caller's transaction goes on with the server's own choice
+            tx.execute(_DEFAULT_PLANS)
+        if not rows and self.models:  # an empty company, or one embedded with another model: refused
+            self.models.check(tx, tenant_id=tenant_id, model_id=model_id)
         hits = [SearchHit(**row) for row in rows]
         if similarity_map == (1.0, 0.0):
             return hits
