@@ -110,7 +110,6 @@ def test_the_prepared_generic_plan_of_a_company_at_the_default_threshold_uses_it
     index at the default threshold (5,000 chunks), though it cannot see the limit and takes it for a
     tenth of the rows. Below about that size it prefers the exact scan: measured at 2,000 chunks, with
     statistics up to date. Dense mode here; hybrid's dense leg was measured the same (about a minute each)."""
-    mode = "dense"
     db = Database(test_db.app_url, min_size=1, max_size=1)  # one connection: the searches prepare on it
     db.open()
     target = DatabaseTarget(test_db.owner_url, test_db.app_url, None, started_embedded=False)
@@ -125,9 +124,9 @@ def test_the_prepared_generic_plan_of_a_company_at_the_default_threshold_uses_it
         query = "prix article 12"
         vector = app.embedder.embed_query(query)
         for _ in range(8):  # psycopg prepares a statement at its sixth run on a connection
-            app.searcher.search_vector(tenant_id="big", query=query, vector=vector, k=5, mode=mode)
-        statement = search_sql(mode, tenant_id="big", dims=384).as_string(None)
-        params = search_params("big", query, vector, 5, mode)
+            app.searcher.search_vector(tenant_id="big", query=query, vector=vector, k=5, mode="dense")
+        statement = search_sql("dense", tenant_id="big", dims=384).as_string(None)
+        params = search_params("big", query, vector, 5, "dense")
         names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", statement)))  # psycopg numbers them so
         with app.db.tenant("big") as conn:
             prepared = conn.execute(

@@ -29,11 +29,9 @@ Connection = psycopg.Connection[dict[str, Any]]
 HNSW_EF_SEARCH = 100
 
 
-_TENANT = "SELECT set_config('comptoir.tenant_id', %s, true)"
-_TENANT_GENERIC_PLANS = (
-    "SELECT set_config('comptoir.tenant_id', %s, true), "
-    "set_config('plan_cache_mode', 'force_generic_plan', true)"
-)
+#: scopes a transaction to one tenant (row-level security reads it), until the transaction ends
+SET_TENANT = "SELECT set_config('comptoir.tenant_id', %s, true)"
+_SET_TENANT_GENERIC_PLANS = SET_TENANT + ", set_config('plan_cache_mode', 'force_generic_plan', true)"
 
 
 def _configure(conn: psycopg.Connection) -> None:
@@ -80,7 +78,7 @@ class Database:
             yield within
             return
         with self._connection() as conn, conn.transaction():
-            conn.execute(_TENANT_GENERIC_PLANS if generic_plans else _TENANT, (tenant_id,))
+            conn.execute(_SET_TENANT_GENERIC_PLANS if generic_plans else SET_TENANT, (tenant_id,))
             yield conn
 
     @contextmanager

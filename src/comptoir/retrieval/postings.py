@@ -27,6 +27,7 @@ import time
 
 import psycopg
 
+from comptoir.db.database import SET_TENANT
 from comptoir.ingest.locks import LOCK_COMPANY
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,6 @@ ADD = f"""
     INSERT INTO postings (tenant_id, lexeme, document_id, ordinal, tf, dl) {_ROWS}
     AND c.document_id = %(document)s
     AND EXISTS (SELECT 1 FROM lexical_indexes WHERE tenant_id = %(tenant)s)"""
-_SET_TENANT = "SELECT set_config('comptoir.tenant_id', %s, true)"
 _HAS = "SELECT EXISTS (SELECT 1 FROM lexical_indexes WHERE tenant_id = %s)"
 
 
@@ -49,7 +49,7 @@ def build(conn: psycopg.Connection, tenant_id: str) -> bool:
     this call wrote them."""
     started = time.perf_counter()
     with conn.transaction():
-        conn.execute(_SET_TENANT, (tenant_id,))
+        conn.execute(SET_TENANT, (tenant_id,))
         conn.execute(LOCK_COMPANY, (tenant_id,))
         if conn.execute(_HAS, (tenant_id,)).fetchone()[0]:  # type: ignore[index]
             return False
@@ -68,7 +68,7 @@ def build(conn: psycopg.Connection, tenant_id: str) -> bool:
 def drop(conn: psycopg.Connection, tenant_id: str) -> bool:
     """Delete the company's postings (on an autocommit owner connection); whether it had them."""
     with conn.transaction():
-        conn.execute(_SET_TENANT, (tenant_id,))
+        conn.execute(SET_TENANT, (tenant_id,))
         conn.execute(LOCK_COMPANY, (tenant_id,))
         gone = conn.execute("DELETE FROM lexical_indexes WHERE tenant_id = %s", (tenant_id,)).rowcount
         conn.execute("DELETE FROM postings WHERE tenant_id = %s", (tenant_id,))
