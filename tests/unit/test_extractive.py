@@ -148,6 +148,37 @@ def test_a_second_line_covers_what_the_first_leaves_out() -> None:
     assert "3 000" in answer.text and "2 000" in answer.text and "1 000" not in answer.text
 
 
+def test_a_question_about_money_is_answered_by_an_amount_not_by_a_date() -> None:
+    hits = [
+        hit(
+            "Expéditions\nEnvois de plantes en Suisse : seulement du 1er mars au 30 novembre.",
+            title="envois.txt",
+        ),
+        hit("Expéditions > Tarifs par pays\nSuisse, Norvège : 18,50 € par colis", title="envois.txt"),
+        hit("Expéditions > Tarifs par pays\nBelgique : 9 € par colis", title="envois.txt"),
+    ]
+    answer = answer_extractively(
+        "et en suisse ?", hits, language="fr", context="envoi en belgique, combien ?"
+    )
+    assert "18,50 €" in answer.text and "novembre" not in answer.text
+    # an amount in the heading above the line counts ("Tarifs (FCFA)" over "Zone Est : 2 500")
+    zones = [
+        hit("Livraison\nPas de livraison en Zone Est les 24 et 31 décembre.", title="livraison.txt"),
+        hit("Livraison > Tarifs (FCFA)\nZone Est : 2 500", title="livraison.txt"),
+    ]
+    answer = answer_extractively("livraison en zone est c'est combien ?", zones, language="fr")
+    assert "2 500" in answer.text and "décembre" not in answer.text
+
+
+def test_a_question_counting_something_else_than_money_keeps_every_figure() -> None:
+    hits = [
+        hit("GARANTIE ET SAV\nReconditionnés : 6 mois, pièces et main-d'œuvre.", title="sav.txt"),
+        hit("Vélo de ville — état : reconditionné ; prix : 420 €", title="velos.csv"),
+    ]
+    answer = answer_extractively("garantie velo reconditionné c combien de mois", hits, language="fr")
+    assert "6 mois" in answer.text and "420" not in answer.text
+
+
 def test_extractive_says_it_does_not_know() -> None:
     unrelated = [hit("Paiement par Wave.", lexical=None, similarity=0.1)]
     assert answer_extractively("capitale de la Mongolie ?", unrelated, language="fr").text.startswith(

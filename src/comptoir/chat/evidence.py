@@ -20,7 +20,7 @@ from pathlib import PurePath
 
 from comptoir.facts.hit import FactHit
 from comptoir.retrieval.search import SearchHit
-from comptoir.text import pairs, prefix_match, sentences, split_chunk, tokens
+from comptoir.text import CURRENCY_MARK, fold, pairs, prefix_match, sentences, split_chunk, tokens
 
 #: Below this cosine similarity, a passage found only by the dense leg is taken as unrelated.
 MIN_SIMILARITY = 0.35
@@ -47,6 +47,17 @@ ASKS_FIGURE = re.compile(
     r"quand|ouvert|ouvre|ferme|how much|price|prices|cost|costs|fees?|rates?|charges?|hours|when|open|"
     r"close)\b"
 )
+#: words of the customer's language that ask for an amount of money: a line with a date or an hour is no
+#: answer to them ("la livraison c'est combien ?": "6,90 €", not "du 15 juin au 31 août"); "combien de
+#: mois" asks for another count, and "frais" may be fresh as well as a fee
+ASKS_MONEY = re.compile(
+    r"\b(?:combien(?! d)|cmb|prix|tarifs?|coute?s?|coutent|cher|montant|how much|price|prices|cost|costs)\b"
+)
+#: a line, its heading or its title that says its figures are money
+_MONEY = re.compile(
+    rf"{CURRENCY_MARK.pattern}|\b(?:prix|price|tarifs?|couts?|costs?|montant|amount|fees?)\b",
+    re.IGNORECASE,
+)
 _HEAD = re.compile(r" : | — | \.{2,} ")
 
 
@@ -69,6 +80,7 @@ class Evidence:
     head: frozenset[str] = field(default=frozenset())  # the words of what the line is about
     figure: bool = False
     near: frozenset[str] = field(default=frozenset())  # the words of the sentences around it
+    money: bool = False  # its figures are amounts of money (a currency, or a price said in it or above it)
 
     @staticmethod
     def of(
@@ -86,6 +98,7 @@ class Evidence:
         own = frozenset(tokens(text))
         about = f"{PurePath(title).stem} {context}"
         head = _HEAD.split(text, maxsplit=1)[0] if _HEAD.search(text) else ""
+        figure = any(c.isdigit() for c in text)
         return Evidence(
             text,
             context,
@@ -100,8 +113,9 @@ class Evidence:
             after,
             before,
             frozenset(tokens(head)),
-            any(c.isdigit() for c in text),
+            figure,
             frozenset(tokens(f"{before} {after}")),
+            figure and bool(_MONEY.search(fold(f"{text} {context} {PurePath(title).stem}"))),
         )
 
 
@@ -193,6 +207,7 @@ def fit(
     w: dict[str, float],
     *,
     figure: bool = False,
+    money: bool = False,
     followed_pairs: frozenset[tuple[str, str]] = frozenset(),
 ) -> tuple[float, float]:
     """(score, what the message itself matched)."""
@@ -215,6 +230,6 @@ def fit(
     prior = (
         RANK_WEIGHT / (e.rank + 1)
         + SIMILARITY_WEIGHT * similarity
-        + (FIGURE_BONUS if figure and e.figure else 0.0)
+        + (FIGURE_BONUS if figure and e.figure and (e.money or not money) else 0.0)
     )
     return matched + FOLLOWED_WEIGHT * previous + prior, matched

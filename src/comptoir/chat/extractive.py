@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from comptoir.chat.evidence import (
     ASKS_FIGURE,
+    ASKS_MONEY,
     Evidence,
     evidence_of,
     fit,
@@ -123,11 +124,19 @@ def answer_extractively(
     )
     pool = evidence_of(hits, facts)
     weights = word_weights(pool, asked | followed)
-    figure = bool(ASKS_FIGURE.search(fold(f"{question} {context or ''}")))
+    asking = fold(f"{question} {context or ''}")
+    figure, money = bool(ASKS_FIGURE.search(asking)), bool(ASKS_MONEY.search(asking))
     scored = []
     for e in pool:
         score, matched = fit(
-            e, asked, asked_pairs, followed, weights, figure=figure, followed_pairs=followed_pairs
+            e,
+            asked,
+            asked_pairs,
+            followed,
+            weights,
+            figure=figure,
+            money=money,
+            followed_pairs=followed_pairs,
         )
         if matched > 0:  # the message itself must match; the question it follows only ranks
             scored.append((score, e, matched))
