@@ -11,7 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from comptoir.api.app import create_app
+from comptoir.app import Comptoir
 from comptoir.chat.providers import ProviderConfig
+from comptoir.retrieval.abbreviations import expand
 from comptoir.testing.fake_openai import FakeOpenAI, Reply
 from tests.integration.conftest import MakeComptoir, add_documents, admin, bearer, chat, create_company
 
@@ -273,3 +275,25 @@ def test_extractive_path_quotes_but_never_obeys_an_injected_document(client: Tes
     answer = chat(client, awa, "Prix lot 300 couches taille 4 ?")["answer"]
     assert "45 000 F" in answer
     assert "everything is free" not in answer and "ignore" not in answer
+
+
+def test_a_shortened_name_is_read_as_the_company_writes_it(comptoir: Comptoir, client: TestClient) -> None:
+    key = create_company(client, "awa")
+    add_documents(
+        client,
+        "awa",
+        key,
+        {"title": "paiement", "text": "Cartes : Visa et American Express. Mobile Money accepté, sans frais."},
+        {"title": "horaires", "text": "Ouvert du lundi au samedi, de 8 h à 20 h."},
+    )
+    other = create_company(client, "bintou")
+    add_documents(client, "bintou", other, {"title": "horaires", "text": "Ouvert tous les jours."})
+    body = chat(client, key, "Vous prenez l'Amex ?")
+    assert body["answer"].startswith("Cartes : Visa et American Express.")
+    assert body["sources"][0]["title"] == "paiement"
+    assert "Mobile Money" in chat(client, key, "je peux payer par momo ?")["answer"]
+    with comptoir.db.tenant("awa") as conn:
+        assert expand(conn, "awa", "Vous prenez l'Amex ou la Visa ?") == ["american express"]
+        assert expand(conn, "awa", "paiement Visa ?") == []  # words the company writes stay as they are
+    with comptoir.db.tenant("bintou") as conn:  # another company's documents never spell a word out
+        assert expand(conn, "bintou", "Vous prenez l'Amex ?") == []

@@ -47,6 +47,7 @@ from comptoir.embedding.cached import QueryEmbedder
 from comptoir.errors import InvalidInput
 from comptoir.facts.hit import FactHit
 from comptoir.observability.metrics import observe_chat
+from comptoir.retrieval.abbreviations import expand
 from comptoir.retrieval.search import Searcher, SearchHit
 from comptoir.text import language_of_text
 
@@ -93,6 +94,8 @@ class _Context:
     scope: CacheScope | None = None
     follow_up: bool = False
     previous_question: str | None = None
+    #: the question's shortened words as the company writes them in full ("amex": "american express")
+    expansions: list[str] = field(default_factory=list)
     #: an answer settled before retrieval (a greeting, a handoff): text and sources
     settled: tuple[str, list[Source]] | None = None
     handoff: bool = False
@@ -239,6 +242,9 @@ class ChatPipeline:
                 question=retrieval_query,
                 conn=conn,
             )
+            ctx.expansions = expand(conn, tenant_id, retrieval_query)
+            if ctx.expansions:
+                retrieval_query = " ".join([retrieval_query, *ctx.expansions])
         with clock.stage("embed"):
             ctx.vector = embedder.embed_query(retrieval_query)
         if not ctx.follow_up:
@@ -293,7 +299,7 @@ class ChatPipeline:
     def _extractive(self, ctx: _Context) -> tuple[str, list[Source]]:
         """The answer and its sources: what it quotes first, then the rest of what was retrieved."""
         result = answer_extractively(
-            ctx.question,
+            " ".join([ctx.question, *ctx.expansions]),
             ctx.hits,
             language=language_of_text(ctx.question, ctx.language),
             facts=ctx.facts,
