@@ -283,7 +283,11 @@ def test_a_shortened_name_is_read_as_the_company_writes_it(comptoir: Comptoir, c
         client,
         "awa",
         key,
-        {"title": "paiement", "text": "Cartes : Visa et American Express. Mobile Money accepté, sans frais."},
+        {
+            "title": "paiement",
+            "text": "Cartes : Visa et American Express. Mobile Money accepté, sans frais.\n\n"
+            "Transferts : Western Union et Orange Money.",
+        },
         {"title": "horaires", "text": "Ouvert du lundi au samedi, de 8 h à 20 h."},
     )
     other = create_company(client, "bintou")
@@ -295,5 +299,11 @@ def test_a_shortened_name_is_read_as_the_company_writes_it(comptoir: Comptoir, c
     with comptoir.db.tenant("awa") as conn:
         assert expand(conn, "awa", "Vous prenez l'Amex ou la Visa ?") == ["american express"]
         assert expand(conn, "awa", "paiement Visa ?") == []  # words the company writes stay as they are
+        # three unknown words at most are looked for, in the question's order
+        assert expand(conn, "awa", "amex, momo, weun ou ormo ?") == [
+            "american express",
+            "mobile money",
+            "western union",
+        ]
     with comptoir.db.tenant("bintou") as conn:  # another company's documents never spell a word out
         assert expand(conn, "bintou", "Vous prenez l'Amex ?") == []
