@@ -51,8 +51,37 @@ class _Recorded:
         self._transaction.statements.append(str(query))
         return self._conn.execute(query, *args, **kwargs)
 
+    def cursor(self, *args: Any, **kwargs: Any) -> _RecordedCursor:
+        return _RecordedCursor(self._conn.cursor(*args, **kwargs), self._transaction)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
+
+
+class _RecordedCursor:
+    """A cursor of a recorded connection: what it executes is recorded too."""
+
+    def __init__(self, cursor: Any, transaction: Transaction) -> None:
+        self._cursor = cursor
+        self._transaction = transaction
+
+    def execute(self, query: Any, *args: Any, **kwargs: Any) -> _RecordedCursor:
+        self._transaction.statements.append(str(query))
+        self._cursor.execute(query, *args, **kwargs)
+        return self
+
+    def __enter__(self) -> _RecordedCursor:
+        self._cursor.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._cursor.__exit__(*exc)
+
+    def __iter__(self) -> Any:
+        return iter(self._cursor)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
 
 
 class Recorder:

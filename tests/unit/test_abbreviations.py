@@ -1,4 +1,4 @@
-"""Shortened words read as the beginnings of two words a document writes side by side."""
+"""Shortened names read as the beginnings of two capitalised words a document writes side by side."""
 
 from __future__ import annotations
 
@@ -17,14 +17,24 @@ def test_a_word_is_cut_in_two_pieces_of_at_least_two_letters() -> None:
     assert splits("abc") == []
 
 
-def test_a_word_is_spelled_out_by_two_words_it_begins_side_by_side() -> None:
+def test_a_word_is_spelled_out_by_two_names_it_begins_side_by_side() -> None:
     text = "Paiement : Visa, Mastercard, American Express, Mobile Money (MTN) et espèces."
-    assert spelled_out("amex", text) == "american express"
-    assert spelled_out("momo", text) == "mobile money"
-    # the words must go on past their pieces, and be apart from each other only by a space or a dash
-    assert spelled_out("amex", "Paiement : am ex") is None
-    assert spelled_out("amex", "American, Express") is None
-    assert spelled_out("viex", "Vieux-Extrait") == "vieux extrait"
-    # a stop word is never half of a spelled-out word
-    assert spelled_out("suca", "sucre candi") == "sucre candi"
-    assert spelled_out("suca", "sur carottes") is None
+    assert spelled_out("amex", [text]) == "american express"
+    assert spelled_out("momo", [text]) == "mobile money"
+    # the words must go on past their pieces, and be apart only by a space, a dash or an apostrophe
+    assert spelled_out("amex", ["Paiement : Am Ex"]) is None
+    assert spelled_out("amex", ["American, Express"]) is None
+    assert spelled_out("viex", ["Vieux-Extrait"]) == "vieux extrait"
+    # names only: both words start with a capital, so a common phrase is never read as a shortened word
+    assert spelled_out("velo", ["Toute la vente locale est en circuit court."]) is None
+    assert spelled_out("velo", ["Vente locale : le samedi."]) is None
+    assert spelled_out("velo", ["Vente Locale : le samedi."]) == "vente locale"
+    # a stop word is never half of a spelled-out name
+    assert spelled_out("suca", ["Sucre Candi"]) == "sucre candi"
+    assert spelled_out("suca", ["Sur Carottes"]) is None
+
+
+def test_the_pair_written_most_often_is_the_expansion() -> None:
+    texts = ["Mobile Money accepté.", "Moto Mobile : 2 000 F.", "Mobile Money, Visa."]
+    assert spelled_out("momo", texts) == "mobile money"
+    assert spelled_out("momo", ["Moto Mobile", "Mobile Money"]) == "mobile money"  # a tie: alphabetical

@@ -168,6 +168,14 @@ def test_a_question_about_money_is_answered_by_an_amount_not_by_a_date() -> None
     ]
     answer = answer_extractively("livraison en zone est c'est combien ?", zones, language="fr")
     assert "2 500" in answer.text and "décembre" not in answer.text
+    # a currency glued to its amount ("3000F"), or said in words, is money too
+    for amount in ("3000F", "30 euros"):
+        zones = [
+            hit("Livraison\nPas de livraison en Zone Nord les 24 et 31 décembre.", title="livraison.txt"),
+            hit(f"Livraison\nZone Nord : {amount}", title="livraison.txt"),
+        ]
+        answer = answer_extractively("livraison en zone nord c'est combien ?", zones, language="fr")
+        assert amount in answer.text and "décembre" not in answer.text
 
 
 def test_a_question_counting_something_else_than_money_keeps_every_figure() -> None:

@@ -20,7 +20,7 @@ from pathlib import PurePath
 
 from comptoir.facts.hit import FactHit
 from comptoir.retrieval.search import SearchHit
-from comptoir.text import CURRENCY_MARK, fold, pairs, prefix_match, sentences, split_chunk, tokens
+from comptoir.text import CURRENCY, fold, pairs, prefix_match, sentences, split_chunk, tokens
 
 #: Below this cosine similarity, a passage found only by the dense leg is taken as unrelated.
 MIN_SIMILARITY = 0.35
@@ -49,13 +49,17 @@ ASKS_FIGURE = re.compile(
 )
 #: words of the customer's language that ask for an amount of money: a line with a date or an hour is no
 #: answer to them ("la livraison c'est combien ?": "6,90 €", not "du 15 juin au 31 août"); "combien de
-#: mois" asks for another count, and "frais" may be fresh as well as a fee
+#: mois" and "how much time" ask for another count, and "frais" may be fresh as well as a fee
+_MONEY_UNITS = r"(?:euros?|francs?|dollars?|cents?|fcfa|cfa)"
 ASKS_MONEY = re.compile(
-    r"\b(?:combien(?! d)|cmb|prix|tarifs?|coute?s?|coutent|cher|montant|how much|price|prices|cost|costs)\b"
+    rf"\b(?:combien(?! d)|combien d(?:e |')\s?{_MONEY_UNITS}|cmb|prix|tarifs?|coute?s?|coutent|cher|montant|"
+    r"how much(?! time| longer)|price|prices|cost|costs|fees?)\b"
 )
-#: a line, its heading or its title that says its figures are money
+#: a line, its heading or its title that says its figures are money: a currency, glued to its amount or
+#: not ("5000F", "12 €", "10 euros"), or a price word
 _MONEY = re.compile(
-    rf"{CURRENCY_MARK.pattern}|\b(?:prix|price|tarifs?|couts?|costs?|montant|amount|fees?)\b",
+    rf"[$€£]|(?<![^\W\d_]){CURRENCY}(?![^\W\d_])|\b(?:{_MONEY_UNITS}|prix|price|tarifs?|couts?|costs?|montant|"
+    r"amount|fees?)\b",
     re.IGNORECASE,
 )
 _HEAD = re.compile(r" : | — | \.{2,} ")

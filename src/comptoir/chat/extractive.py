@@ -124,7 +124,11 @@ def answer_extractively(
     )
     pool = evidence_of(hits, facts)
     weights = word_weights(pool, asked | followed)
-    asking = fold(f"{question} {context or ''}")
+    # what figure is asked for: the message's own when it asks for one ("et ça ferme quand ?" after a
+    # price), else the one the question it continues asked for ("et dans le 11e ?" after a fee)
+    asking = fold(question)
+    if not ASKS_FIGURE.search(asking):
+        asking = fold(f"{question} {context or ''}")
     figure, money = bool(ASKS_FIGURE.search(asking)), bool(ASKS_MONEY.search(asking))
     scored = []
     for e in pool:

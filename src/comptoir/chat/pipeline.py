@@ -242,9 +242,6 @@ class ChatPipeline:
                 question=retrieval_query,
                 conn=conn,
             )
-            ctx.expansions = expand(conn, tenant_id, retrieval_query)
-            if ctx.expansions:
-                retrieval_query = " ".join([retrieval_query, *ctx.expansions])
         with clock.stage("embed"):
             ctx.vector = embedder.embed_query(retrieval_query)
         if not ctx.follow_up:
@@ -254,10 +251,12 @@ class ChatPipeline:
                 )
         if ctx.cached:
             return
+        with clock.stage("facts"):  # after the caches: an answer served from them never pays for it
+            ctx.expansions = expand(conn, tenant_id, question)  # the message's own words, not its context
         with clock.stage("retrieve"):
             ctx.hits = self.searcher.search_vector(
                 tenant_id=tenant_id,
-                query=retrieval_query,
+                query=" ".join([retrieval_query, *ctx.expansions]),
                 vector=ctx.vector,
                 k=self.settings.chat_k,
                 model_id=embedder.model_id,

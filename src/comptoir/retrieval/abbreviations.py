@@ -1,18 +1,23 @@
-"""Words a customer shortens, read as the company writes them in full: "Amex" is "American Express",
+"""Names a customer shortens, read as the company writes them in full: "Amex" is "American Express",
 "momo" is "Mobile Money".
 
-A word of the question that the company's documents never say (no lexeme of it among the company's
-terms) is tried as the beginnings of two words the documents say side by side: each split of it in two
-pieces of two letters or more is a phrase of prefixes (``am:* <-> ex:*``), looked for in the company's
-own chunks through their full-text index (one statement finds the question's unknown words, one per
-unknown word looks for it). The words found join the question for retrieval and for the extractive
-answer; the question itself is left as it is. A word the company does say is never expanded, so a
-known term keeps its meaning; pieces must be followed by more letters, and stop words are never an
-expansion.
+A word of the customer's message that the company's documents never say (no lexeme of it among the
+company's terms) is tried as the beginnings of two capitalised words the documents write side by side:
+each cut of it in two pieces of two letters or more is a phrase of prefixes (``am:* <-> ex:*``), looked
+for in the company's own chunks through their full-text index (one statement finds the message's
+unknown words, one per unknown word looks for it, three words at most). Of the pairs found, the one the
+documents write most often is the expansion. It joins the question for retrieval and for the extractive
+answer; the question itself is left as it is.
+
+Only names are read this way: both words must start with a capital in the document ("American
+Express", "Mobile Money"), so "vélo" never becomes "vente locale" and an out-of-scope question
+stays unanswered. A word the company does say is never expanded, so a known term keeps its meaning;
+pieces must be followed by more letters, and the answerer's stop words are never half of an expansion.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -43,11 +48,20 @@ WHERE cardinality(a.lexemes) > 0
   AND NOT EXISTS (SELECT 1 FROM term_stats s WHERE s.tenant_id = %(tenant)s AND s.lexeme = ANY (a.lexemes))
 ORDER BY a.n
 """
-# The chunks where a word's pieces begin two words side by side. No LIMIT, and never prepared: with the
-# phrase known to the planner this is a scan of the company's full-text index (about 0.1 ms for a
-# company of a hundred chunks, 3 to 17 ms at 120,000); a LIMIT made the planner expect an early match
-# and read every chunk of a large company instead (60 to 300 ms).
-_SPELLED = "SELECT text FROM chunks WHERE tenant_id = %(tenant)s AND tsv @@ to_tsquery('simple', %(phrase)s)"
+# The chunks where a word's pieces begin two words side by side, through the company's full-text index.
+# A LIMIT on the scan itself made the planner expect an early match and read every chunk of a large
+# company (60 to 300 ms at 120,000 chunks): the match is a materialized CTE, planned for all its rows
+# (an index scan), and only the texts read are limited. Never prepared, so the phrase is planned for.
+_SPELLED = """
+WITH found AS MATERIALIZED (
+    SELECT text FROM chunks WHERE tenant_id = %(tenant)s AND tsv @@ to_tsquery('simple', %(phrase)s)
+)
+SELECT text FROM found LIMIT %(texts)s
+"""
+#: chunk texts read per unknown word, to count which pair the documents write most often
+TEXTS_READ = 20
+_WORD = re.compile(r"[^\W\d_]+")
+_BETWEEN = re.compile(r"[\s'’-]+")
 
 
 def candidates(question: str) -> list[str]:
@@ -73,33 +87,47 @@ def _phrase(word: str) -> str:
     return " | ".join(f"({a}:* <-> {b}:*)" for a, b in splits(word))
 
 
-def spelled_out(word: str, text: str) -> str | None:
-    """The two words of ``text`` side by side that ``word``'s pieces begin, each longer than its piece
-    and neither a stop word: ("amex", "Visa, American Express") → "american express"."""
-    folded = fold(text)
-    for a, b in splits(word):
-        for found in re.finditer(rf"\b({a}[a-z]+)[\s'’-]+({b}[a-z]+)\b", folded):
-            first, second = found.groups()
-            if first not in STOPWORDS and second not in STOPWORDS:
-                return f"{first} {second}"
-    return None
+def _begins(piece: str, word: str) -> bool:
+    return word.startswith(piece) and len(word) > len(piece)
 
 
-def expand(conn: Connection[Any], tenant_id: str, question: str) -> list[str]:
-    """The words in full of the question's shortened words, as the company writes them (empty when
-    every word is the company's own or none reads as the start of two of its words)."""
-    words = candidates(question)
+def spelled_out(word: str, texts: list[str]) -> str | None:
+    """The two capitalised words side by side in ``texts`` that ``word``'s pieces begin, each longer
+    than its piece and neither a stop word, the pair written most often (then the first in alphabetical
+    order): ("amex", ["Visa, American Express"]) → "american express"."""
+    counts: dict[str, int] = {}
+    cuts = splits(word)
+    for text in texts:
+        found = list(_WORD.finditer(text))
+        for left, right in itertools.pairwise(found):
+            if not _BETWEEN.fullmatch(text[left.end() : right.start()]):
+                continue
+            first, second = left.group(), right.group()
+            if not (first[0].isupper() and second[0].isupper()):
+                continue
+            a, b = fold(first), fold(second)
+            if a in STOPWORDS or b in STOPWORDS:
+                continue
+            if any(_begins(x, a) and _begins(y, b) for x, y in cuts):
+                counts[f"{a} {b}"] = counts.get(f"{a} {b}", 0) + 1
+    if not counts:
+        return None
+    return min(counts, key=lambda pair: (-counts[pair], pair))
+
+
+def expand(conn: Connection[Any], tenant_id: str, message: str) -> list[str]:
+    """The names in full of the message's shortened words, as the company writes them (empty when every
+    word is the company's own or none reads as the start of two of its names)."""
+    words = candidates(message)
     if not words:
         return []
     out: list[str] = []
     with conn.cursor(row_factory=tuple_row) as cur:
         unknown = [w for (w,) in cur.execute(_UNKNOWN, {"tenant": tenant_id, "words": words}).fetchall()]
         for word in unknown[:MAX_TRIED]:
-            cur.execute(_SPELLED, {"tenant": tenant_id, "phrase": _phrase(word)}, prepare=False)
-            for (text,) in cur:
-                full = spelled_out(word, text)
-                if full:
-                    if full not in out:
-                        out.append(full)
-                    break
+            params = {"tenant": tenant_id, "phrase": _phrase(word), "texts": TEXTS_READ}
+            texts = [text for (text,) in cur.execute(_SPELLED, params, prepare=False).fetchall()]
+            full = spelled_out(word, texts)
+            if full and full not in out:
+                out.append(full)
     return out
