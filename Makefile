@@ -15,7 +15,11 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet -e .
 	@mkdir -p .stamps && touch $@
 
+# llama-cpp-python (the real LLM of the provider tests) compiles from source. Built for the machine's own
+# CPU it uses AMX where the CPU has it, and its AMX matrix product crashes (SIGSEGV) on these machines:
+# it is built portable (AVX2 and below), never from a wheel cached by a native build.
 .stamps/dev: .stamps/install
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install --quiet --no-cache-dir "llama-cpp-python[server]>=0.3"
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $@
 
