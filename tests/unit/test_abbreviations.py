@@ -25,6 +25,7 @@ def test_a_word_is_spelled_out_by_two_names_it_begins_side_by_side() -> None:
     assert spelled_out("amex", ["Paiement : Am Ex"]) is None
     assert spelled_out("amex", ["American, Express"]) is None
     assert spelled_out("viex", ["Vieux-Extrait"]) == "vieux extrait"
+    assert spelled_out("velo", ["Vente\nLocation"]) is None  # a heading and the line under it
     # names only: both words start with a capital, so a common phrase is never read as a shortened word
     assert spelled_out("velo", ["Toute la vente locale est en circuit court."]) is None
     assert spelled_out("velo", ["Vente locale : le samedi."]) is None
@@ -37,4 +38,6 @@ def test_a_word_is_spelled_out_by_two_names_it_begins_side_by_side() -> None:
 def test_the_pair_written_most_often_is_the_expansion() -> None:
     texts = ["Mobile Money accepté.", "Moto Mobile : 2 000 F.", "Mobile Money, Visa."]
     assert spelled_out("momo", texts) == "mobile money"
+    texts = ["Moto Mobile : 2 000 F.", "Mobile Money accepté.", "Moto Mobile, casque fourni."]
+    assert spelled_out("momo", texts) == "moto mobile"  # more often, though later in alphabetical order
     assert spelled_out("momo", ["Moto Mobile", "Mobile Money"]) == "mobile money"  # a tie: alphabetical

@@ -50,15 +50,20 @@ ASKS_FIGURE = re.compile(
 #: words of the customer's language that ask for an amount of money: a line with a date or an hour is no
 #: answer to them ("la livraison c'est combien ?": "6,90 €", not "du 15 juin au 31 août"); "combien de
 #: mois" and "how much time" ask for another count, and "frais" may be fresh as well as a fee
-_MONEY_UNITS = r"(?:euros?|francs?|dollars?|cents?|fcfa|cfa)"
+_MONEY_UNITS = r"(?:euros?|francs?|dollars?|fcfa|cfa)"
 ASKS_MONEY = re.compile(
-    rf"\b(?:combien(?! d)|combien d(?:e |')\s?{_MONEY_UNITS}|cmb|prix|tarifs?|coute?s?|coutent|cher|montant|"
-    r"how much(?! time| longer)|price|prices|cost|costs|fees?)\b"
+    rf"\b(?:combien(?! d)|combien d(?:e |['’])\s?{_MONEY_UNITS}|cmb|prix|tarifs?|coute?s?|coutent|cher|"
+    r"montant|how much(?! time| longer)|price|prices|cost|costs|fees?)\b"
+)
+#: words asking for a figure that is not money: an hour, a day, a duration, a number to call
+ASKS_OTHER_FIGURE = re.compile(
+    r"\b(?:quand|heures?|horaires?|ouvert|ouvre|ferme|jours?|num[eé]ros?|t[eé]l[eé]phone|tel|phone|number|"
+    r"whatsapp|when|open|close|hours|days?|how long|how much time|combien de (?:temps|jours|mois|minutes))\b"
 )
 #: a line, its heading or its title that says its figures are money: a currency, glued to its amount or
 #: not ("5000F", "12 €", "10 euros"), or a price word
 _MONEY = re.compile(
-    rf"[$€£]|(?<![^\W\d_]){CURRENCY}(?![^\W\d_])|\b(?:{_MONEY_UNITS}|prix|price|tarifs?|couts?|costs?|montant|"
+    rf"[$€£]|(?<![^\W\d_]){CURRENCY}(?!\w)|\b(?:{_MONEY_UNITS}|prix|price|tarifs?|couts?|costs?|montant|"
     r"amount|fees?)\b",
     re.IGNORECASE,
 )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from comptoir.chat.evidence import (
     ASKS_FIGURE,
     ASKS_MONEY,
+    ASKS_OTHER_FIGURE,
     Evidence,
     evidence_of,
     fit,
@@ -124,12 +125,13 @@ def answer_extractively(
     )
     pool = evidence_of(hits, facts)
     weights = word_weights(pool, asked | followed)
-    # what figure is asked for: the message's own when it asks for one ("et ça ferme quand ?" after a
-    # price), else the one the question it continues asked for ("et dans le 11e ?" after a fee)
-    asking = fold(question)
-    if not ASKS_FIGURE.search(asking):
-        asking = fold(f"{question} {context or ''}")
-    figure, money = bool(ASKS_FIGURE.search(asking)), bool(ASKS_MONEY.search(asking))
+    # money is asked for by the message, or by the question it continues ("et dans le 11e ?" after a fee)
+    # unless the message asks for another figure of its own ("et ça ferme quand ?" after a price)
+    own, asking = fold(question), fold(f"{question} {context or ''}")
+    figure = bool(ASKS_FIGURE.search(asking))
+    money = bool(ASKS_MONEY.search(own)) or (
+        bool(ASKS_MONEY.search(asking)) and not ASKS_OTHER_FIGURE.search(own)
+    )
     scored = []
     for e in pool:
         score, matched = fit(

@@ -6,13 +6,15 @@ company's terms) is tried as the beginnings of two capitalised words the documen
 each cut of it in two pieces of two letters or more is a phrase of prefixes (``am:* <-> ex:*``), looked
 for in the company's own chunks through their full-text index (one statement finds the message's
 unknown words, one per unknown word looks for it, three words at most). Of the pairs found, the one the
-documents write most often is the expansion. It joins the question for retrieval and for the extractive
-answer; the question itself is left as it is.
+documents write most often (among the first chunks that write one) is the expansion. It joins the
+full-text query and the words the extractive answer is scored on (not the question's embedding); the
+question itself is left as it is.
 
-Only names are read this way: both words must start with a capital in the document ("American
-Express", "Mobile Money"), so "vélo" never becomes "vente locale" and an out-of-scope question
-stays unanswered. A word the company does say is never expanded, so a known term keeps its meaning;
-pieces must be followed by more letters, and the answerer's stop words are never half of an expansion.
+Only names are read this way: both words must start with a capital in the document and stand on one
+line ("American Express", "Mobile Money"), so a common phrase ("la vente locale") never spells a word
+out; a heading in capitals or in title case still can. A word the company does say is never expanded,
+so a known term keeps its meaning; pieces must be followed by more letters, and the answerer's stop
+words are never half of an expansion.
 """
 
 from __future__ import annotations
@@ -48,20 +50,22 @@ WHERE cardinality(a.lexemes) > 0
   AND NOT EXISTS (SELECT 1 FROM term_stats s WHERE s.tenant_id = %(tenant)s AND s.lexeme = ANY (a.lexemes))
 ORDER BY a.n
 """
-# The chunks where a word's pieces begin two words side by side, through the company's full-text index.
-# A LIMIT on the scan itself made the planner expect an early match and read every chunk of a large
-# company (60 to 300 ms at 120,000 chunks): the match is a materialized CTE, planned for all its rows
-# (an index scan), and only the texts read are limited. Never prepared, so the phrase is planned for.
+# The chunks where a word's pieces begin two words side by side, through the company's full-text index,
+# then those of them that write such a pair as a name (two capitalised words, accents folded). A LIMIT on
+# the index scan itself made the planner expect an early match and read every chunk of a large company
+# (60 to 300 ms at 120,000 chunks): the match is a materialized CTE, planned for all its rows (an index
+# scan), and only the texts read are limited. Never prepared, so the phrase is planned for.
 _SPELLED = """
 WITH found AS MATERIALIZED (
     SELECT text FROM chunks WHERE tenant_id = %(tenant)s AND tsv @@ to_tsquery('simple', %(phrase)s)
 )
-SELECT text FROM found LIMIT %(texts)s
+SELECT text FROM found WHERE unaccent(text) ~ %(names)s LIMIT %(texts)s
 """
-#: chunk texts read per unknown word, to count which pair the documents write most often
+#: chunk texts read per unknown word, to count which name the documents write most often
 TEXTS_READ = 20
 _WORD = re.compile(r"[^\W\d_]+")
-_BETWEEN = re.compile(r"[\s'’-]+")
+#: what may stand between the two words of a name: spaces, a dash, an apostrophe; never a new line
+_BETWEEN = re.compile(r"[ \t'’-]+")
 
 
 def candidates(question: str) -> list[str]:
@@ -85,6 +89,14 @@ def splits(word: str) -> list[tuple[str, str]]:
 
 def _phrase(word: str) -> str:
     return " | ".join(f"({a}:* <-> {b}:*)" for a, b in splits(word))
+
+
+def _names(word: str) -> str:
+    """The pairs of capitalised words ``word``'s cuts begin, as a PostgreSQL regular expression."""
+    word_of = r"[[:alpha:]]+"
+    return "|".join(
+        rf"\m{a.capitalize()}{word_of}[ \t'’-]+{b.capitalize()}{word_of}" for a, b in splits(word)
+    )
 
 
 def _begins(piece: str, word: str) -> bool:
@@ -125,8 +137,9 @@ def expand(conn: Connection[Any], tenant_id: str, message: str) -> list[str]:
     with conn.cursor(row_factory=tuple_row) as cur:
         unknown = [w for (w,) in cur.execute(_UNKNOWN, {"tenant": tenant_id, "words": words}).fetchall()]
         for word in unknown[:MAX_TRIED]:
-            params = {"tenant": tenant_id, "phrase": _phrase(word), "texts": TEXTS_READ}
-            texts = [text for (text,) in cur.execute(_SPELLED, params, prepare=False).fetchall()]
+            params = {"tenant": tenant_id, "phrase": _phrase(word), "names": _names(word)}
+            rows = cur.execute(_SPELLED, {**params, "texts": TEXTS_READ}, prepare=False).fetchall()
+            texts = [text for (text,) in rows]
             full = spelled_out(word, texts)
             if full and full not in out:
                 out.append(full)
