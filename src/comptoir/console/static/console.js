@@ -175,7 +175,10 @@ async function signIn() {
     state.me = me;
     sessionStorage.setItem("comptoir.key", state.key);
     if (!location.hash || location.hash === "#/") {
+      // the hashchange this fires routes: routing here too drew the page twice, and the second drawing
+      // emptied a form the operator had started to fill
       location.hash = me.admin ? "#/companies" : `#/c/${me.company_id}/documents`;
+      return;
     }
     route();
   } catch (error) {
