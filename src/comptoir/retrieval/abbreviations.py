@@ -71,7 +71,7 @@ _BETWEEN = re.compile(r"[ \t'’-]+")
 def candidates(question: str) -> list[str]:
     """The question's words that may be shortened forms: plain letters, not stop words."""
     seen: list[str] = []
-    for word in re.findall(r"[^\W\d_]+", fold(question)):
+    for word in _WORD.findall(fold(question)):
         if (
             MIN_WORD <= len(word) <= MAX_WORD
             and _ASCII_WORD.fullmatch(word)
