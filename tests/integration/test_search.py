@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
+import psycopg
 import pytest
+from psycopg import pq
 
 from comptoir.app import Comptoir
 from comptoir.db.database import Connection
@@ -305,13 +310,51 @@ def test_searches_in_their_own_transaction_ask_for_the_generic_plan_with_the_ten
         _assert_planned_once(conn)
 
 
-def test_generic_plans_are_asked_for_a_new_transaction_not_a_joined_one(awa: Comptoir) -> None:
+def _frontend_messages(trace: Path) -> list[str]:
+    """The message types the client sent, from a libpq protocol trace."""
+    return [
+        line.split("\t")[2].split(" ")[0] for line in trace.read_text().splitlines() if line.startswith("F\t")
+    ]
+
+
+def test_a_search_in_its_own_transaction_is_one_round_trip(
+    make_comptoir: MakeComptoir, tmp_path: Path
+) -> None:
+    app = _with_awa(make_comptoir(pool_max_size=1))  # one connection: the traced one
+    query = "livraison Cocody"
+    vector = app.query_embedder.embed_query(query)
+    app.searcher.search_vector(tenant_id="awa", query=query, vector=vector, k=3, mode="dense")  # warm
+    trace = tmp_path / "protocol.trace"
+    with trace.open("w") as out:
+        with app.db._pool.connection() as conn:
+            conn.pgconn.trace(out.fileno())
+            conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        for mode in ("dense", "hybrid"):
+            hits = app.searcher.search_vector(tenant_id="awa", query=query, vector=vector, k=3, mode=mode)  # type: ignore[arg-type]
+            assert "Cocody" in hits[0].text
+        with app.db._pool.connection() as conn:
+            conn.pgconn.untrace()
+    sent = _frontend_messages(trace)
+    # two searches: each its transaction's start, the tenant, the statement and the commit, then one Sync
+    assert sent.count("Sync") == 2, sent
+    assert sent.count("Execute") == 8, sent
+
+
+def test_a_failed_read_rolls_back_and_leaves_no_tenant(
+    make_comptoir: MakeComptoir, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = _with_awa(make_comptoir(pool_max_size=1))
     with (
-        awa.db.tenant("awa") as conn,
-        pytest.raises(ValueError, match="joined"),
-        awa.db.tenant("awa", within=conn, generic_plans=True),
+        caplog.at_level(logging.WARNING, logger="psycopg.pool"),
+        pytest.raises(psycopg.errors.DivisionByZero),
     ):
-        pass
+        app.db.read("awa", "SELECT 1 / (count(*) - count(*)) FROM chunks")
+    assert not caplog.records  # rolled back before the pool got it back ("rolling back returned connection")
+    # the same connection, back in the pool idle: no tenant carried, and the next read works
+    with app.db.global_() as conn:
+        assert conn.execute("SELECT current_setting('comptoir.tenant_id', true) AS t").fetchone() == {"t": ""}
+        assert conn.execute("SELECT count(*) AS n FROM chunks").fetchone() == {"n": 0}  # row-level security
+    assert app.db.read("awa", "SELECT count(*) > 0 AS some FROM chunks") == [{"some": True}]
 
 
 @pytest.mark.parametrize("mode", ["dense", "fulltext", "hybrid"])

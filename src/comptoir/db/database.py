@@ -2,6 +2,7 @@
 
 Every data function runs inside ``Database.tenant(tenant_id)``: the tenant is set for that transaction
 only (``set_config(..., true)``), so a pooled connection never carries one tenant into the next request.
+A lone read (a search) runs in ``Database.read``: the same transaction, sent in one round trip.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import psycopg
 from pgvector.psycopg import register_vector
+from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -64,22 +66,39 @@ class Database:
         self._pool.close()
 
     @contextmanager
-    def tenant(
-        self, tenant_id: str, *, within: Connection | None = None, generic_plans: bool = False
-    ) -> Iterator[Connection]:
+    def tenant(self, tenant_id: str, *, within: Connection | None = None) -> Iterator[Connection]:
         """A transaction in which only ``tenant_id``'s rows are visible or writable; ``within``: the
         caller's own transaction for that tenant, joined rather than a new one opened (one chat message
-        reads in one transaction and writes in one). ``generic_plans``: the new transaction's prepared
-        statements run on their generic plan (``plan_cache_mode``, set with the tenant, in the same
-        round trip); a joined transaction keeps its own."""
+        reads in one transaction and writes in one)."""
         if within is not None:
-            if generic_plans:
-                raise ValueError("generic_plans applies to a transaction opened here, not a joined one")
             yield within
             return
         with self._connection() as conn, conn.transaction():
-            conn.execute(_SET_TENANT_GENERIC_PLANS if generic_plans else SET_TENANT, (tenant_id,))
+            conn.execute(SET_TENANT, (tenant_id,))
             yield conn
+
+    def read(
+        self,
+        tenant_id: str,
+        query: str | sql.Composed,
+        params: Any = None,
+        *,
+        generic_plans: bool = False,
+    ) -> list[dict[str, Any]]:
+        """The rows of one statement in a transaction of its own scoped to ``tenant_id``, as ``tenant``
+        gives, in one round trip: its start, the tenant, the statement and its end are sent together
+        (pipeline mode) and their results read back at once, where ``tenant`` waits for each. A round
+        trip costs far more than its bytes on a busy machine, where the server's process must be woken
+        for each: see the README, "Retrieval at scale". ``generic_plans``: a prepared statement runs on
+        its generic plan (``plan_cache_mode``, set with the tenant). A failed statement rolls the
+        transaction back before the connection returns to the pool."""
+        with self._connection() as conn:  # on an error, the pool's context rolls the transaction back
+            with conn.pipeline():
+                conn.execute("BEGIN")
+                conn.execute(_SET_TENANT_GENERIC_PLANS if generic_plans else SET_TENANT, (tenant_id,))
+                cursor = conn.execute(query, params)
+                conn.execute("COMMIT")
+            return cursor.fetchall()
 
     @contextmanager
     def global_(self) -> Iterator[Connection]:

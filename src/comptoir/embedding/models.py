@@ -142,10 +142,15 @@ class ModelRegistry:
 
     # -- each company's ----------------------------------------------------------------------------------
 
-    def company_model(self, conn: Connection, *, tenant_id: str) -> str | None:
-        """The model recorded for the company, refused when this process cannot embed with it."""
-        row = conn.execute(_RECORDED, (tenant_id,)).fetchone()
-        recorded: str | None = row["embedding_model"] if row else None
+    def company_model(self, conn: Connection | None = None, *, tenant_id: str) -> str | None:
+        """The model recorded for the company, refused when this process cannot embed with it; in the
+        caller's transaction when given, else in one round trip of its own."""
+        rows = (
+            self.db.read(tenant_id, _RECORDED, (tenant_id,))
+            if conn is None
+            else conn.execute(_RECORDED, (tenant_id,)).fetchall()
+        )
+        recorded: str | None = rows[0]["embedding_model"] if rows else None
         if recorded is not None:
             self.embedder_for(recorded, company_id=tenant_id)  # refused here, naming the fix
         return recorded

@@ -41,7 +41,6 @@ to 3 times slower. Interleaved with the query before, the whole query takes x1.1
 
 from __future__ import annotations
 
-import functools
 import time
 import uuid
 from dataclasses import dataclass, field, replace
@@ -230,7 +229,7 @@ def search_sql(mode: Mode, *, tenant_id: str, dims: int, own_index: bool = True)
 # since a custom plan folds the parameters and looks cheaper: 0.4 ms for dense, 1.6 ms for hybrid. The
 # generic plan has the same shape (the tenant's keys, its own index), and took the hybrid search on
 # 2K-4K-chunk companies from 10.5 to 8.3 ms median (README, "Retrieval at scale"). A transaction the
-# searcher opens asks for it with the tenant (``Database.tenant(generic_plans=True)``); a caller's
+# searcher opens asks for it with the tenant (``Database.read(generic_plans=True)``); a caller's
 # transaction, for the search statement alone.
 _GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
 _DEFAULT_PLANS = "SET LOCAL plan_cache_mode = DEFAULT"
@@ -324,21 +323,14 @@ class Searcher:
         if not 1 <= k <= self.max_k:
             raise InvalidInput(f"k must be between 1 and {self.max_k}")
         started = time.perf_counter()
-        with self.db.tenant(tenant_id, generic_plans=True) as tx:
-            embedder = self.embedder
-            if self.models:  # the company's own model
-                embedder = self.models.query_embedder(self.models.company_model(tx, tenant_id=tenant_id))
-            vector = embedder.embed_query(query)
-            embedded = time.perf_counter()
-            hits = self._search(
-                tx,
-                tenant_id=tenant_id,
-                query=query,
-                vector=vector,
-                k=k,
-                model_id=embedder.model_id,
-                planned=True,
-            )
+        embedder = self.embedder
+        if self.models:  # the company's own model
+            embedder = self.models.query_embedder(self.models.company_model(tenant_id=tenant_id))
+        vector = embedder.embed_query(query)  # no transaction held meanwhile
+        embedded = time.perf_counter()
+        hits = self.search_vector(
+            tenant_id=tenant_id, query=query, vector=vector, k=k, model_id=embedder.model_id
+        )
         done = time.perf_counter()
         return SearchResult(
             hits,
@@ -362,41 +354,9 @@ class Searcher:
         conn: Connection | None = None,
     ) -> list[SearchHit]:
         """The k best chunks for a question's ``vector`` from the model ``model_id`` (None: the default;
-        refused if the company's vectors come from another); in the caller's tenant transaction
-        (``conn``) when given."""
-        search = functools.partial(
-            self._search,
-            tenant_id=tenant_id,
-            query=query,
-            vector=vector,
-            k=k,
-            mode=mode,
-            dense_weight=dense_weight,
-            model_id=model_id,
-        )
-        if conn is None:
-            with self.db.tenant(tenant_id, generic_plans=True) as tx:
-                return search(tx, planned=True)
-        return search(conn, planned=False)
-
-    def _search(
-        self,
-        tx: Connection,
-        *,
-        tenant_id: str,
-        query: str,
-        vector: Vectors,
-        k: int,
-        mode: Mode = "hybrid",
-        dense_weight: float | None = None,
-        model_id: str | None,
-        planned: bool,
-    ) -> list[SearchHit]:
-        """``search_vector`` in ``tx``; ``planned``: the transaction runs on generic plans already (one the
-        searcher opened), else it is the caller's, and keeps its own choice after the search statement."""
+        refused if the company's vectors come from another): in the caller's tenant transaction
+        (``conn``) when given, else in one of its own, sent in one round trip (``Database.read``)."""
         model = self.models.embedder_for(model_id) if self.models else None
-        default_share = model.default_dense_share if model else DEFAULT_DENSE_SHARE
-        similarity_map = model.similarity_map if model else (1.0, 0.0)
         params = search_params(
             tenant_id,
             query,
@@ -404,19 +364,22 @@ class Searcher:
             k,
             mode,
             dense_weight=dense_weight,
-            default_share=default_share,
+            default_share=model.default_dense_share if model else DEFAULT_DENSE_SHARE,
             model_id=model.model_id if model else None,
         )
-        own_index = self.indexes.has_index(tenant_id, conn=tx) if self.indexes else True
+        own_index = self.indexes.has_index(tenant_id, conn=conn) if self.indexes else True
         query_sql = search_sql(mode, tenant_id=tenant_id, dims=len(vector), own_index=own_index)
-        if not planned:
-            tx.execute(_GENERIC_PLANS)
-        rows = tx.execute(query_sql, params).fetchall()
-        if not planned:  # the caller's transaction goes on with the server's own choice
-            tx.execute(_DEFAULT_PLANS)
+        if conn is None:
+            rows = self.db.read(tenant_id, query_sql, params, generic_plans=True)
+        else:  # the search statement alone on its generic plan; the caller's transaction keeps its own
+            conn.execute(_GENERIC_PLANS)
+            rows = conn.execute(query_sql, params).fetchall()
+            conn.execute(_DEFAULT_PLANS)
         if not rows and self.models:  # an empty company, or one embedded with another model: refused
-            self.models.check(tx, tenant_id=tenant_id, model_id=model_id)
+            with self.db.tenant(tenant_id, within=conn) as tx:
+                self.models.check(tx, tenant_id=tenant_id, model_id=model_id)
         hits = [SearchHit(**row) for row in rows]
+        similarity_map = model.similarity_map if model else (1.0, 0.0)
         if similarity_map == (1.0, 0.0):
             return hits
         # cosines on the default model's scale, where thresholds are set
