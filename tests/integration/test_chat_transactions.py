@@ -99,10 +99,20 @@ class Recorder:
             with tenant(tenant_id) as conn:
                 yield _Recorded(conn, transaction)
 
+        read = db.read
+
+        def recorded_read(tenant_id: str, query: Any, *args: Any, **kwargs: Any) -> Any:
+            """A lone read is a transaction of its own (``Database.read``)."""
+            transaction = Transaction(tenant_id)
+            self.transactions.append(transaction)
+            transaction.statements.append(str(query))
+            return read(tenant_id, query, *args, **kwargs)
+
         def no_global() -> NoReturn:
             raise AssertionError("a chat message left its tenant")
 
         monkeypatch.setattr(db, "tenant", recorded)
+        monkeypatch.setattr(db, "read", recorded_read)
         monkeypatch.setattr(db, "global_", no_global)
 
     @contextmanager

@@ -317,27 +317,47 @@ def _frontend_messages(trace: Path) -> list[str]:
     ]
 
 
-def test_a_search_in_its_own_transaction_is_one_round_trip(
-    make_comptoir: MakeComptoir, tmp_path: Path
-) -> None:
+@pytest.mark.parametrize("transaction", ["its own", "the caller's"])
+def test_a_search_is_one_round_trip(make_comptoir: MakeComptoir, tmp_path: Path, transaction: str) -> None:
     app = _with_awa(make_comptoir(pool_max_size=1))  # one connection: the traced one
     query = "livraison Cocody"
     vector = app.query_embedder.embed_query(query)
     app.searcher.search_vector(tenant_id="awa", query=query, vector=vector, k=3, mode="dense")  # warm
+
+    def search_twice(conn: Connection | None) -> None:
+        for mode in ("dense", "hybrid"):
+            hits = app.searcher.search_vector(
+                tenant_id="awa",
+                query=query,
+                vector=vector,
+                k=3,
+                mode=mode,  # type: ignore[arg-type]
+                conn=conn,
+            )
+            assert "Cocody" in hits[0].text
+
     trace = tmp_path / "protocol.trace"
     with trace.open("w") as out:
-        with app.db._pool.connection() as conn:
-            conn.pgconn.trace(out.fileno())
-            conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        for mode in ("dense", "hybrid"):
-            hits = app.searcher.search_vector(tenant_id="awa", query=query, vector=vector, k=3, mode=mode)  # type: ignore[arg-type]
-            assert "Cocody" in hits[0].text
-        with app.db._pool.connection() as conn:
-            conn.pgconn.untrace()
+        if transaction == "its own":
+            with app.db._pool.connection() as pooled:
+                pooled.pgconn.trace(out.fileno())
+                pooled.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+            search_twice(None)
+            with app.db._pool.connection() as pooled:
+                pooled.pgconn.untrace()
+        else:
+            with app.db.tenant("awa") as conn:
+                conn.pgconn.trace(out.fileno())
+                conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+                search_twice(conn)
+                conn.pgconn.untrace()
     sent = _frontend_messages(trace)
-    # two searches: each its transaction's start, the tenant, the statement and the commit, then one Sync
+    # each search is one batch of statements closed by one Sync: in its own transaction, the
+    # transaction's start, the tenant, the statement and the commit; in the caller's, the plan mode, the
+    # statement and the plan mode back
     assert sent.count("Sync") == 2, sent
-    assert sent.count("Execute") == 8, sent
+    assert sent.count("Execute") == (8 if transaction == "its own" else 6), sent
+    assert "Query" not in sent, sent
 
 
 def test_a_failed_read_rolls_back_and_leaves_no_tenant(

@@ -371,10 +371,12 @@ class Searcher:
         query_sql = search_sql(mode, tenant_id=tenant_id, dims=len(vector), own_index=own_index)
         if conn is None:
             rows = self.db.read(tenant_id, query_sql, params, generic_plans=True)
-        else:  # the search statement alone on its generic plan; the caller's transaction keeps its own
-            conn.execute(_GENERIC_PLANS)
-            rows = conn.execute(query_sql, params).fetchall()
-            conn.execute(_DEFAULT_PLANS)
+        else:  # the search statement alone on its generic plan, the caller's transaction keeping its own:
+            with conn.pipeline():  # the three sent together, one round trip
+                conn.execute(_GENERIC_PLANS)
+                cursor = conn.execute(query_sql, params)
+                conn.execute(_DEFAULT_PLANS)
+            rows = cursor.fetchall()
         if not rows and self.models:  # an empty company, or one embedded with another model: refused
             with self.db.tenant(tenant_id, within=conn) as tx:
                 self.models.check(tx, tenant_id=tenant_id, model_id=model_id)
