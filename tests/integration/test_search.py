@@ -369,7 +369,8 @@ def test_a_failed_read_rolls_back_and_leaves_no_tenant(
         pytest.raises(psycopg.errors.DivisionByZero),
     ):
         app.db.read("awa", "SELECT 1 / (count(*) - count(*)) FROM chunks")
-    assert not caplog.records  # rolled back before the pool got it back ("rolling back returned connection")
+    # rolled back before the pool got it back (it would warn "rolling back returned connection")
+    assert not [r for r in caplog.records if r.name.startswith("psycopg.pool")]
     # the same connection, back in the pool idle: no tenant carried, and the next read works
     with app.db.global_() as conn:
         assert conn.execute("SELECT current_setting('comptoir.tenant_id', true) AS t").fetchone() == {"t": ""}

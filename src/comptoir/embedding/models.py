@@ -156,15 +156,21 @@ class ModelRegistry:
         return recorded
 
     def check(
-        self, conn: Connection, *, tenant_id: str, model_id: str | None = None, record: bool = False
+        self, conn: Connection | None, *, tenant_id: str, model_id: str | None = None, record: bool = False
     ) -> None:
         """Refuse a company whose vectors come from another model than ``model_id`` (None: the default);
-        with ``record``, claim an unset one."""
+        with ``record``, claim an unset one (in the caller's transaction). ``conn`` None: read in one
+        round trip of its own."""
         model_id = model_id or self.embedder.model_id
-        if record:
-            conn.execute(_RECORD, (model_id, tenant_id))
-        row = conn.execute(_RECORDED, (tenant_id,)).fetchone()
-        recorded = row["embedding_model"] if row else None
+        if conn is None:
+            if record:
+                raise ValueError("recording a company's model needs the caller's transaction")
+            rows = self.db.read(tenant_id, _RECORDED, (tenant_id,))
+        else:
+            if record:
+                conn.execute(_RECORD, (model_id, tenant_id))
+            rows = conn.execute(_RECORDED, (tenant_id,)).fetchall()
+        recorded = rows[0]["embedding_model"] if rows else None
         if recorded is not None and recorded != model_id:
             raise ModelMismatch(
                 f"company {tenant_id!r} was embedded with {recorded}; this server embeds with "

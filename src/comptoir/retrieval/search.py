@@ -378,8 +378,7 @@ class Searcher:
                 conn.execute(_DEFAULT_PLANS)
             rows = cursor.fetchall()
         if not rows and self.models:  # an empty company, or one embedded with another model: refused
-            with self.db.tenant(tenant_id, within=conn) as tx:
-                self.models.check(tx, tenant_id=tenant_id, model_id=model_id)
+            self.models.check(conn, tenant_id=tenant_id, model_id=model_id)
         hits = [SearchHit(**row) for row in rows]
         similarity_map = model.similarity_map if model else (1.0, 0.0)
         if similarity_map == (1.0, 0.0):
