@@ -1,20 +1,26 @@
 """Retrieval at scale: Comptoir against Chroma on the same vectors, companies of every size.
 
     python benchmarks/bench_scale.py [--chunks 1000000] [--companies 100] [--queries 10] [--rounds 3]
+                                     [--corpora ../shared/data/retrieval] [--pool 50000]
 
 1. Company sizes follow a power law (the i-th largest holds a share proportional to 1/i): at 1M chunks
    over 100 companies, the largest holds 193K, the next 96K and 64K, the median about 4K.
 2. Chunks are catalogue rows, each one distinct; their vectors are real embeddings (Comptoir's own
-   model) of a pool of rows, with Gaussian noise so that every chunk differs.
+   model) of a pool of distinct sentences, with Gaussian noise so that every chunk differs. The pool is
+   the sentences of the BEIR corpora under ``--corpora`` (science abstracts, French encyclopedia and
+   public-service pages: text of every kind), read where they lie; without them, catalogue rows made up
+   here, whose embeddings lie so close together that the noise, not the text, decides the ten nearest
+   (the worst case for any graph index; the run says which pool it used).
 3. Comptoir: the real schema under the application role and row-level security, loaded in sets (COPY
    into a staging table, then one INSERT ... SELECT per company that computes the tsvectors; the
    full-text statistics in one statement). Then the companies' own HNSW indexes and full-text postings,
    by the product's own code (``CompanyIndexes.sync_all``), for companies over ``--min-chunks``.
 4. Chroma: a collection per company (cosine HNSW, its defaults), in memory, the same vectors.
-5. Interleaved rounds, every company, the same questions: Comptoir dense and hybrid through the
-   product's ``Searcher`` (one tenant transaction, as a request runs it, in process), Chroma's query,
-   in a new random order for each question; recall@10 of both against the exact answer (numpy on the
-   same half-precision vectors), also apart for the largest companies.
+5. Interleaved rounds, every company, the same questions (with the corpora, 64 of their own questions
+   for the dense leg, each paired with a catalogue question for the full-text leg): Comptoir dense and
+   hybrid through the product's ``Searcher`` (one tenant transaction, as a request runs it, in
+   process), Chroma's query, in a new random order for each question; recall@10 of both against the
+   exact answer (numpy on the same half-precision vectors), also apart for the largest companies.
 
 The last line is the summary the issue asks for.
 """
@@ -24,8 +30,10 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
+import json
 import logging
 import random
+import re
 import shutil
 import statistics
 import tempfile
@@ -76,7 +84,50 @@ QUESTIONS = [
 ]
 K = 10
 NOISE = 0.03
-POOL = 3000
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPORA = ROOT.parent / "shared" / "data" / "retrieval"
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+logger = logging.getLogger("bench_scale")
+
+
+def corpus_sentences(corpora: Path, size: int) -> list[str]:
+    """Up to ``size`` distinct sentences of the BEIR corpora (``*/corpus*.jsonl``) under a folder."""
+    sentences: dict[str, None] = {}
+    for path in sorted(corpora.glob("*/corpus*.jsonl")):
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                doc = json.loads(line)
+                for sentence in SENTENCE_END.split(f"{doc.get('title') or ''}. {doc['text']}"):
+                    if 30 <= len(sentence.strip()) <= 400:
+                        sentences[sentence.strip()] = None
+    texts = list(sentences)
+    random.Random(7).shuffle(texts)
+    return texts[:size]
+
+
+def corpus_questions(corpora: Path, count: int) -> list[str]:
+    """``count`` of the corpora's own questions (``*/queries.jsonl``), in a fixed random order."""
+    found: list[str] = []
+    for path in sorted(corpora.glob("*/queries.jsonl")):
+        with path.open(encoding="utf-8") as lines:
+            found += [json.loads(line)["text"] for line in lines]
+    random.Random(13).shuffle(found)
+    return found[:count]
+
+
+def pool_texts(corpora: Path, size: int) -> tuple[list[str], list[str]]:
+    """The texts the chunks' vectors are drawn from, and the questions the dense leg asks about them.
+
+    From the corpora: their sentences, and their own questions (real questions about such texts, the
+    setting every ANN benchmark measures recall in). The full-text leg keeps asking catalogue questions
+    about the chunks' catalogue rows: each leg is asked about the text it reads.
+    """
+    texts = corpus_sentences(corpora, size) if corpora.is_dir() else []
+    if texts:
+        return texts, corpus_questions(corpora, 4 * len(QUESTIONS))
+    logger.warning("no corpora under %s: the pool is made-up catalogue rows", corpora)
+    rng = random.Random(11)
+    return [catalog_row(rng, -1, i) for i in range(size)], QUESTIONS
 
 
 def catalog_row(rng: random.Random, company: int, i: int) -> str:
@@ -98,7 +149,7 @@ def sizes_of(total: int, companies: int) -> list[int]:
 
 
 def load(
-    owner_url: str, sizes: list[int], pool_texts: list[str], pool: np.ndarray, model_id: str
+    owner_url: str, sizes: list[int], pool: np.ndarray, model_id: str
 ) -> tuple[dict[str, np.ndarray], dict[str, list[str]], float]:
     """Every company's chunks, in sets; each company's half-precision vectors and texts."""
     noise = np.random.default_rng(5)
@@ -117,7 +168,7 @@ def load(
         for c, size in enumerate(sizes):
             tenant = f"company-{c:03d}"
             rng = random.Random(c)
-            picks = noise.integers(0, len(pool_texts), size)
+            picks = noise.integers(0, len(pool), size)
             vectors = pool[picks] + noise.normal(0, NOISE, (size, pool.shape[1])).astype(np.float32)
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             half = vectors.astype(np.float16)
@@ -195,6 +246,8 @@ def main() -> None:
     parser.add_argument("--min-chunks", type=int, default=Settings().ann_min_chunks)
     parser.add_argument("--large", type=int, default=3, help="the largest companies reported apart")
     parser.add_argument("--no-chroma", action="store_true")
+    parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA, help="BEIR corpora for the pool")
+    parser.add_argument("--pool", type=int, default=50_000, help="distinct texts the vectors are drawn from")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -208,16 +261,19 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="comptoir-scale-"))
     settings = Settings(home=home, admin_key=ADMIN_KEY, ann_min_chunks=args.min_chunks)
     embedder = build_embedder(settings)
-    rng = random.Random(11)
-    pool_texts = [catalog_row(rng, -1, i) for i in range(POOL)]
-    pool = embedder.embed(pool_texts)
-    questions = [(q, embedder.embed_query(q)) for q in QUESTIONS]
+    texts, asked = pool_texts(args.corpora, args.pool)
+    started = time.perf_counter()
+    pool = np.concatenate([embedder.embed(texts[i : i + 2048]) for i in range(0, len(texts), 2048)])
+    source = "catalogue rows" if asked is QUESTIONS else f"sentences of the corpora under {args.corpora}"
+    print(f"pool: {len(texts)} {source}, embedded in {time.perf_counter() - started:.0f} s", flush=True)
+    # the full-text leg's question, the dense leg's vector
+    questions = [(QUESTIONS[i % len(QUESTIONS)], embedder.embed_query(q)) for i, q in enumerate(asked)]
 
     server = EmbeddedPostgres(home / "pg")
     server.start()
     try:
         owner_url = fresh_database(server)
-        vectors_of, texts_of, load_s = load(owner_url, sizes, pool_texts, pool, embedder.model_id)
+        vectors_of, texts_of, load_s = load(owner_url, sizes, pool, embedder.model_id)
         print(f"comptoir load: {load_s:.0f} s ({args.chunks / load_s:.0f} chunks/s)", flush=True)
 
         app_url = app_url_for(owner_url, role="comptoir_app", password=None)
