@@ -8,9 +8,10 @@
 2. Chunks are catalogue rows, each one distinct; their vectors are real embeddings (Comptoir's own
    model) of a pool of distinct sentences, with Gaussian noise so that every chunk differs. The pool is
    the sentences of the BEIR corpora under ``--corpora`` (science abstracts, French encyclopedia and
-   public-service pages: text of every kind), read where they lie; without them, catalogue rows made up
-   here, whose embeddings lie so close together that the noise, not the text, decides the ten nearest
-   (the worst case for any graph index; the run says which pool it used).
+   public-service pages: text of every kind), read where they lie; without them, ``--pool`` catalogue
+   rows made up here (``--pool 3000`` is the earlier benchmark), whose embeddings lie so close together
+   that the noise, not the text, decides the ten nearest (the worst case for any graph index; the run
+   says which pool it used).
 3. Comptoir: the real schema under the application role and row-level security, loaded in sets (COPY
    into a staging table, then one INSERT ... SELECT per company that computes the tsvectors; the
    full-text statistics in one statement). Then the companies' own HNSW indexes and full-text postings,
@@ -123,9 +124,10 @@ def pool_texts(corpora: Path, size: int) -> tuple[list[str], list[str]]:
     about the chunks' catalogue rows: each leg is asked about the text it reads.
     """
     texts = corpus_sentences(corpora, size) if corpora.is_dir() else []
-    if texts:
-        return texts, corpus_questions(corpora, 4 * len(QUESTIONS))
-    logger.warning("no corpora under %s: the pool is made-up catalogue rows", corpora)
+    asked = corpus_questions(corpora, 4 * len(QUESTIONS)) if texts else []
+    if texts and asked:
+        return texts, asked
+    logger.warning("no corpora and questions under %s: the pool is made-up catalogue rows", corpora)
     rng = random.Random(11)
     return [catalog_row(rng, -1, i) for i in range(size)], QUESTIONS
 
@@ -249,6 +251,8 @@ def main() -> None:
     parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA, help="BEIR corpora for the pool")
     parser.add_argument("--pool", type=int, default=50_000, help="distinct texts the vectors are drawn from")
     args = parser.parse_args()
+    if args.pool < 1:
+        parser.error("--pool must be at least 1")
     logging.basicConfig(level=logging.WARNING)
 
     sizes = sizes_of(args.chunks, args.companies)
