@@ -99,8 +99,8 @@ def corpus_sentences(corpora: Path, size: int) -> list[str]:
             for line in lines:
                 doc = json.loads(line)
                 for sentence in SENTENCE_END.split(f"{doc.get('title') or ''}. {doc['text']}"):
-                    if 30 <= len(sentence.strip()) <= 400:
-                        sentences[sentence.strip()] = None
+                    if 30 <= len(sentence := sentence.strip()) <= 400:
+                        sentences[sentence] = None
     texts = list(sentences)
     random.Random(7).shuffle(texts)
     return texts[:size]
@@ -116,8 +116,9 @@ def corpus_questions(corpora: Path, count: int) -> list[str]:
     return found[:count]
 
 
-def pool_texts(corpora: Path, size: int) -> tuple[list[str], list[str]]:
-    """The texts the chunks' vectors are drawn from, and the questions the dense leg asks about them.
+def pool_texts(corpora: Path, size: int) -> tuple[str, list[str], list[str]]:
+    """Where the pool comes from, the texts the chunks' vectors are drawn from, and the questions the
+    dense leg asks about them.
 
     From the corpora: their sentences, and their own questions (real questions about such texts, the
     setting every ANN benchmark measures recall in). The full-text leg keeps asking catalogue questions
@@ -126,10 +127,10 @@ def pool_texts(corpora: Path, size: int) -> tuple[list[str], list[str]]:
     texts = corpus_sentences(corpora, size) if corpora.is_dir() else []
     asked = corpus_questions(corpora, 4 * len(QUESTIONS)) if texts else []
     if texts and asked:
-        return texts, asked
+        return f"sentences of the corpora under {corpora}", texts, asked
     logger.warning("no corpora and questions under %s: the pool is made-up catalogue rows", corpora)
     rng = random.Random(11)
-    return [catalog_row(rng, -1, i) for i in range(size)], QUESTIONS
+    return "catalogue rows", [catalog_row(rng, -1, i) for i in range(size)], QUESTIONS
 
 
 def catalog_row(rng: random.Random, company: int, i: int) -> str:
@@ -265,10 +266,9 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="comptoir-scale-"))
     settings = Settings(home=home, admin_key=ADMIN_KEY, ann_min_chunks=args.min_chunks)
     embedder = build_embedder(settings)
-    texts, asked = pool_texts(args.corpora, args.pool)
+    source, texts, asked = pool_texts(args.corpora, args.pool)
     started = time.perf_counter()
     pool = np.concatenate([embedder.embed(texts[i : i + 2048]) for i in range(0, len(texts), 2048)])
-    source = "catalogue rows" if asked is QUESTIONS else f"sentences of the corpora under {args.corpora}"
     print(f"pool: {len(texts)} {source}, embedded in {time.perf_counter() - started:.0f} s", flush=True)
     # the full-text leg's question, the dense leg's vector
     questions = [(QUESTIONS[i % len(QUESTIONS)], embedder.embed_query(q)) for i, q in enumerate(asked)]

@@ -26,7 +26,7 @@ Connection = psycopg.Connection[dict[str, Any]]
 
 
 #: candidates a company's HNSW index (``comptoir.retrieval.ann``) visits per search: recall@10 against the
-#: exact answer 0.986 to 0.991 on 111K to 193K real embeddings (README, "Retrieval at scale"); set once
+#: exact answer 0.979 to 0.991 on 111K to 193K real embeddings (README, "Retrieval at scale"); set once
 #: per connection
 HNSW_EF_SEARCH = 100
 
