@@ -228,10 +228,25 @@ def load(
     return vectors_of, texts_of, time.perf_counter() - started
 
 
-def exact_top(vectors: np.ndarray, query: np.ndarray, k: int) -> list[int]:
-    scores = vectors.astype(np.float32) @ query.astype(np.float16).astype(np.float32)
-    top = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
-    return [int(i) for i in top[np.argsort(-scores[top])]]
+def exact_tops(vectors: np.ndarray, queries: np.ndarray, k: int) -> list[list[int]]:
+    """The k nearest rows of each query (cosine, vectors unit length), computed as the systems compare
+    them: on half-precision vectors and questions."""
+    scores = vectors.astype(np.float32) @ queries.astype(np.float16).astype(np.float32).T
+    tops = []
+    for column in scores.T:
+        top = np.argpartition(-column, min(k, len(column) - 1))[:k]
+        tops.append([int(i) for i in top[np.argsort(-column[top])]])
+    return tops
+
+
+def buffer_misses(owner_url: str) -> np.ndarray:
+    """Blocks of every table and of every index read from outside the database's buffers, so far."""
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT coalesce(sum(heap_blks_read), 0), coalesce(sum(idx_blks_read), 0) "
+            "FROM pg_statio_user_tables"
+        ).fetchone()
+    return np.array(row, dtype=np.int64)
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, object]:
@@ -309,6 +324,14 @@ def main() -> None:
             rate = args.chunks / chroma_load_s
             print(f"chroma load: {chroma_load_s:.0f} s ({rate:.0f} chunks/s)", flush=True)
 
+        # The exact answers, before any timed round: computed between two questions, this matrix product
+        # (a few hundred MB for the largest companies, on BLAS threads that spin on after it) slowed the
+        # next question of each system, most of all the one whose work runs in another process.
+        started = time.perf_counter()
+        query_matrix = np.stack([vector for _, vector in questions])
+        truths = {tenant: exact_tops(vectors, query_matrix, K) for tenant, vectors in vectors_of.items()}
+        print(f"exact answers: {time.perf_counter() - started:.0f} s", flush=True)
+
         large = {f"company-{c:03d}" for c in range(args.large)}
         times: dict[str, list[float]] = {"dense": [], "hybrid": [], "chroma": []}
         large_times: dict[str, list[float]] = {"dense": [], "hybrid": [], "chroma": []}
@@ -316,10 +339,14 @@ def main() -> None:
         large_recalls: dict[str, list[float]] = {"dense": [], "chroma": []}
         order = random.Random(3)
         tenants = list(vectors_of)
+        misses = buffer_misses(owner_url)
         for round_ in range(args.rounds + 1):  # round 0 warms the caches up and is not counted
+            if round_ == 1:
+                misses = buffer_misses(owner_url)
             order.shuffle(tenants)
             for tenant in tenants:
-                for question, vector in order.sample(questions, min(args.queries, len(questions))):
+                for asked_i in order.sample(range(len(questions)), min(args.queries, len(questions))):
+                    question, vector = questions[asked_i]
                     search = functools.partial(
                         comptoir.searcher.search_vector,
                         tenant_id=tenant,
@@ -345,7 +372,7 @@ def main() -> None:
                         if tenant in large:
                             large_times[name].append(ms)
                     if round_ == 1:  # recall once per question and company
-                        truth = exact_top(vectors_of[tenant], vector, K)
+                        truth = truths[tenant][asked_i]
                         texts = texts_of[tenant]
                         wanted = {texts[i] for i in truth}
                         got = {hit.text for hit in runs["dense"][1]}  # type: ignore[attr-defined]
@@ -358,6 +385,13 @@ def main() -> None:
                             if tenant in large:
                                 large_recalls[name].append(recall)
             print(f"round {round_} done", flush=True)
+
+        heap_misses, index_misses = buffer_misses(owner_url) - misses
+        # a block not in the buffers comes from the system's file cache or the disk: a slower question
+        print(
+            f"blocks read from outside the buffers in the timed rounds: {heap_misses} of tables, "
+            f"{index_misses} of indexes"
+        )
 
         def p(values: list[float], q: float) -> str:
             return f"{percentile(values, q):.2f}" if values else "n/a"

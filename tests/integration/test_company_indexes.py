@@ -21,7 +21,7 @@ from comptoir.db.database import Database
 from comptoir.embedding.fake import FakeEmbedder
 from comptoir.ingest.loaders import parse_text
 from comptoir.retrieval import postings, search
-from comptoir.retrieval.ann import index_name
+from comptoir.retrieval.ann import CompanyIndexes, index_name, prewarm
 from comptoir.retrieval.search import search_params, search_sql
 from tests.conftest import ADMIN_KEY, ClonedDatabase, make_settings
 from tests.integration.test_cli import _env
@@ -303,3 +303,57 @@ def test_a_large_companys_postings_rank_exactly_as_its_chunks_and_follow_its_doc
     with psycopg.connect(owner) as conn:
         assert _postings(conn, "big") == 0
     assert {query: _ranked(comptoir, "big", query) for query in queries} == remaining
+
+
+def _resident(conn: psycopg.Connection, name: str) -> tuple[int, int]:
+    """Blocks of the index in the database's buffers, and its blocks in all."""
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM pg_buffercache b WHERE b.relfilenode = pg_relation_filenode(c.oid) "
+        "        AND b.reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database())), "
+        "       pg_relation_size(c.oid) / current_setting('block_size')::int "
+        "FROM pg_class c WHERE c.relname = %s",
+        (name,),
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def test_a_company_index_is_read_into_the_buffers_once_built_and_once_per_process(
+    comptoir: Comptoir, test_db: ClonedDatabase
+) -> None:
+    comptoir.companies.create(company_id="big", name="Big", language="fr")
+    _add(comptoir, "big", MIN_CHUNKS + 10)
+    name = index_name("big")
+    with psycopg.connect(test_db.owner_url, autocommit=True) as owner:
+        owner.execute("CREATE EXTENSION IF NOT EXISTS pg_buffercache")
+        assert comptoir.indexes.sync("big") == "created"
+        resident, blocks = _resident(owner, name)
+        assert blocks > 1 and resident == blocks
+        owner.execute("SELECT pg_buffercache_evict_relation(%s::regclass)", (name,))
+        assert _resident(owner, name)[0] == 0
+
+        # this process has warmed it: a sync leaves the buffers as they are
+        assert comptoir.indexes.sync("big") == "kept"
+        assert _resident(owner, name)[0] == 0
+
+        # a process that starts reads it in once
+        started = CompanyIndexes(comptoir.db, test_db.owner_url, min_chunks=MIN_CHUNKS)
+        assert started.sync("big") == "kept"
+        assert _resident(owner, name) == (blocks, blocks)
+        owner.execute("SELECT pg_buffercache_evict_relation(%s::regclass)", (name,))
+        assert started.sync("big") == "kept"
+        assert _resident(owner, name)[0] == 0
+
+
+def test_without_pg_prewarm_indexes_are_built_and_kept_all_the_same(
+    comptoir: Comptoir, test_db: ClonedDatabase
+) -> None:
+    with psycopg.connect(test_db.owner_url, autocommit=True) as owner:
+        assert owner.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_prewarm'").fetchone()
+        owner.execute("DROP EXTENSION pg_prewarm")
+        assert prewarm(owner, index_name("big")) is None
+    comptoir.companies.create(company_id="big", name="Big", language="fr")
+    _add(comptoir, "big", MIN_CHUNKS + 10)
+    assert comptoir.indexes.sync("big") == "created"
+    assert CompanyIndexes(comptoir.db, test_db.owner_url, min_chunks=MIN_CHUNKS).sync("big") == "kept"
+    assert comptoir.indexes.state("big").indexed

@@ -15,6 +15,11 @@ schema's owner: the application role owns nothing. A build is scheduled after a 
 documents and at start, and runs in one background thread per process; an advisory lock keeps two
 processes from building the same one. Until it is ready, the company's searches stay exact.
 
+Once built, and once per process for an index that exists when it starts, the index is read into the
+database's buffers (``pg_prewarm``, where installed; an index over half the buffers is left alone): a
+search walks a few thousand of its pages, and a page not yet in the buffers is one read from the
+system's cache or the disk, so the first questions after a build or a restart were the slowest.
+
 The same keeper, at the same threshold, writes and deletes the company's full-text postings
 (``comptoir.retrieval.postings``): a large company gets both of its legs' own indexes.
 """
@@ -56,11 +61,26 @@ _INDEX = """
     SELECT i.indisvalid AS valid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
     WHERE c.relname = %s AND c.relkind = 'i'"""
 _ALL_INDEXES = "SELECT relname FROM pg_class WHERE relkind = 'i' AND relname LIKE 'chunks\\_ann\\_%%'"
+_PREWARM_INSTALLED = "SELECT to_regprocedure('pg_prewarm(regclass, text, text, bigint, bigint)') IS NOT NULL"
+_PREWARM = """
+    SELECT pg_prewarm(c.oid) FROM pg_class c
+    WHERE c.relname = %(name)s AND c.relkind = 'i'
+      AND pg_relation_size(c.oid) <= pg_size_bytes(current_setting('shared_buffers')) / 2"""
 
 
 def index_name(tenant_id: str) -> str:
     """The company's index: a digest of its id (an id may be longer than an index name may be)."""
     return PREFIX + hashlib.sha256(tenant_id.encode()).hexdigest()[:24]
+
+
+def prewarm(conn: psycopg.Connection, name: str) -> int | None:
+    """Read the index ``name`` into the database's buffers; the blocks read. None: ``pg_prewarm`` is not
+    installed, or the index is absent or larger than half the buffers (it would push out the rest)."""
+    installed = conn.execute(_PREWARM_INSTALLED).fetchone()
+    if installed is None or not installed[0]:
+        return None
+    row = conn.execute(_PREWARM, {"name": name}).fetchone()
+    return None if row is None else int(row[0])
 
 
 @dataclass(frozen=True)
@@ -87,6 +107,7 @@ class CompanyIndexes:
         self._idle.set()
         self._seen: set[str] = set()
         self._seen_at = -float("inf")
+        self._warmed: set[str] = set()  # the indexes this process has read into the buffers
 
     def has_index(self, tenant_id: str, *, conn: Connection | None = None) -> bool:
         """Whether the company has its own index, as this process last saw the catalog (read again
@@ -136,8 +157,11 @@ class CompanyIndexes:
                 with self._owner() as conn:
                     built_postings = postings.build(conn, tenant_id)
             if valid:
+                self._warm(name)
                 return "created" if built_postings else "kept"
             built = self._build(tenant_id, name, dims, rebuild=valid is False)
+            if built:
+                self._warm(name)
             return "created" if built or built_postings else "skipped"
         if chunks < self.min_chunks // 2 and (valid is not None or posted):
             if posted:
@@ -158,6 +182,7 @@ class CompanyIndexes:
             if not conn.execute("SELECT pg_try_advisory_lock(%s)", (lock,)).fetchone()[0]:  # type: ignore[index]
                 return False  # another process is building it
             try:
+                self._warmed.discard(name)
                 if rebuild:
                     conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(name)))
                 started = time.perf_counter()
@@ -182,7 +207,24 @@ class CompanyIndexes:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (lock,))
         return True
 
+    def _warm(self, name: str) -> None:
+        """Once per process and index: read it into the buffers (``prewarm``). A failure costs speed only."""
+        if name in self._warmed:
+            return
+        self._warmed.add(name)
+        started = time.perf_counter()
+        try:
+            with self._owner() as conn:
+                blocks = prewarm(conn, name)
+        except psycopg.Error:
+            logger.warning("prewarming a company index failed", exc_info=True, extra={"index": name})
+            return
+        if blocks is not None:
+            took = round(time.perf_counter() - started, 2)
+            logger.info("company index prewarmed", extra={"index": name, "blocks": blocks, "s": took})
+
     def _drop(self, name: str) -> None:
+        self._warmed.discard(name)
         with self._owner() as conn:
             conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(name)))
         self._seen_at = -float("inf")
