@@ -55,6 +55,7 @@ from comptoir.db.bootstrap import DatabaseTarget, app_url_for
 from comptoir.db.database import Database
 from comptoir.db.embedded import EmbeddedPostgres
 from comptoir.embedding import build_embedder
+from comptoir.retrieval.ann import index_name
 from figures import percentile
 
 ADMIN_KEY = "adm_benchmark-admin-key-000000000000"
@@ -239,12 +240,15 @@ def exact_tops(vectors: np.ndarray, queries: np.ndarray, k: int) -> list[list[in
     return tops
 
 
-def buffer_misses(owner_url: str) -> np.ndarray:
-    """Blocks of every table and of every index read from outside the database's buffers, so far."""
+def buffer_misses(owner_url: str, indexes: list[str]) -> np.ndarray:
+    """Blocks of every table, of every index and of the given indexes read from outside the database's
+    buffers, so far."""
     with psycopg.connect(owner_url, autocommit=True) as conn:
         row = conn.execute(
-            "SELECT coalesce(sum(heap_blks_read), 0), coalesce(sum(idx_blks_read), 0) "
-            "FROM pg_statio_user_tables"
+            "SELECT coalesce(sum(heap_blks_read), 0), coalesce(sum(idx_blks_read), 0), "
+            "(SELECT coalesce(sum(idx_blks_read), 0) FROM pg_statio_user_indexes "
+            " WHERE indexrelname = ANY(%s)) FROM pg_statio_user_tables",
+            (indexes,),
         ).fetchone()
     return np.array(row, dtype=np.int64)
 
@@ -339,10 +343,11 @@ def main() -> None:
         large_recalls: dict[str, list[float]] = {"dense": [], "chroma": []}
         order = random.Random(3)
         tenants = list(vectors_of)
-        misses = buffer_misses(owner_url)
+        large_indexes = [index_name(tenant) for tenant in sorted(large)]
+        misses = buffer_misses(owner_url, large_indexes)
         for round_ in range(args.rounds + 1):  # round 0 warms the caches up and is not counted
             if round_ == 1:
-                misses = buffer_misses(owner_url)
+                misses = buffer_misses(owner_url, large_indexes)
             order.shuffle(tenants)
             for tenant in tenants:
                 for asked_i in order.sample(range(len(questions)), min(args.queries, len(questions))):
@@ -386,11 +391,11 @@ def main() -> None:
                                 large_recalls[name].append(recall)
             print(f"round {round_} done", flush=True)
 
-        heap_misses, index_misses = buffer_misses(owner_url) - misses
+        heap_misses, index_misses, large_misses = buffer_misses(owner_url, large_indexes) - misses
         # a block not in the buffers comes from the system's file cache or the disk: a slower question
         print(
             f"blocks read from outside the buffers in the timed rounds: {heap_misses} of tables, "
-            f"{index_misses} of indexes"
+            f"{index_misses} of indexes ({large_misses} of the {args.large} largest companies' HNSW indexes)"
         )
 
         def p(values: list[float], q: float) -> str:

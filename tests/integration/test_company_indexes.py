@@ -345,6 +345,32 @@ def test_a_company_index_is_read_into_the_buffers_once_built_and_once_per_proces
         assert _resident(owner, name)[0] == 0
 
 
+def test_a_pass_over_every_company_warms_its_indexes_after_all_of_its_builds(
+    comptoir: Comptoir, test_db: ClonedDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for company in ("big-a", "big-b"):
+        comptoir.companies.create(company_id=company, name=company, language="fr")
+        _add(comptoir, company, MIN_CHUNKS + 10)
+    first, second = index_name("big-a"), index_name("big-b")
+    with psycopg.connect(test_db.owner_url, autocommit=True) as owner:
+        owner.execute("CREATE EXTENSION IF NOT EXISTS pg_buffercache")
+        build = CompanyIndexes._build
+
+        def build_pushing_out_the_first(
+            self: CompanyIndexes, tenant_id: str, *args: object, **kw: object
+        ) -> bool:
+            built = build(self, tenant_id, *args, **kw)  # type: ignore[arg-type]
+            if tenant_id == "big-b":  # the pages a later build writes take the first index's place
+                owner.execute("SELECT pg_buffercache_evict_relation(%s::regclass)", (first,))
+            return built
+
+        monkeypatch.setattr(CompanyIndexes, "_build", build_pushing_out_the_first)
+        assert comptoir.indexes.sync_all() == {"big-a": "created", "big-b": "created"}
+        for name in (first, second):
+            resident, blocks = _resident(owner, name)
+            assert blocks > 1 and resident == blocks, name
+
+
 def test_without_pg_prewarm_indexes_are_built_and_kept_all_the_same(
     comptoir: Comptoir, test_db: ClonedDatabase
 ) -> None:

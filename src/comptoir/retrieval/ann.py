@@ -18,7 +18,9 @@ processes from building the same one. Until it is ready, the company's searches 
 Once built, and once per process for an index that exists when it starts, the index is read into the
 database's buffers (``pg_prewarm``, where installed; an index over half the buffers is left alone): a
 search walks a few thousand of its pages, and a page not yet in the buffers is one read from the
-system's cache or the disk, so the first questions after a build or a restart were the slowest.
+system's cache or the disk, so the first questions after a build or a restart were the slowest. A pass
+over every company warms its indexes after all of its builds, whose writes would push the first
+indexes back out.
 
 The same keeper, at the same threshold, writes and deletes the company's full-text postings
 (``comptoir.retrieval.postings``): a large company gets both of its legs' own indexes.
@@ -143,9 +145,10 @@ class CompanyIndexes:
             row = conn.execute(_INDEX, (name,)).fetchone()
         return None if row is None else bool(row["valid"])
 
-    def sync(self, tenant_id: str) -> Outcome:
+    def sync(self, tenant_id: str, *, warm: bool = True) -> Outcome:
         """Create the company's index and postings when it is large enough, drop them when it has become
-        small (or the company is gone); what was done."""
+        small (or the company is gone); what was done. ``warm``: read its index into the buffers once
+        (``sync_all`` does it after all of its builds)."""
         if not self.enabled:
             return "skipped"
         name = index_name(tenant_id)
@@ -157,10 +160,11 @@ class CompanyIndexes:
                 with self._owner() as conn:
                     built_postings = postings.build(conn, tenant_id)
             if valid:
-                self._warm(name)
+                if warm:
+                    self._warm(name)
                 return "created" if built_postings else "kept"
             built = self._build(tenant_id, name, dims, rebuild=valid is False)
-            if built:
+            if built and warm:
                 self._warm(name)
             return "created" if built or built_postings else "skipped"
         if chunks < self.min_chunks // 2 and (valid is not None or posted):
@@ -239,9 +243,14 @@ class CompanyIndexes:
         with self.db.global_() as conn:
             tenants = [r["tenant_id"] for r in conn.execute("SELECT tenant_id FROM tenants ORDER BY 1")]
             existing = {r["relname"] for r in conn.execute(_ALL_INDEXES)}
-        outcomes = {tenant: self.sync(tenant) for tenant in tenants}
+        # warmed after every build of the pass: the pages that later builds write (other companies'
+        # postings and indexes) would push the first ones' indexes back out of the buffers
+        outcomes = {tenant: self.sync(tenant, warm=False) for tenant in tenants}
         for orphan in existing - {index_name(t) for t in tenants}:
             self._drop(orphan)
+        for tenant, outcome in outcomes.items():
+            if outcome in ("created", "kept") and self._valid(name := index_name(tenant)):
+                self._warm(name)
         return outcomes
 
     # -- in the background -------------------------------------------------------------------------
