@@ -50,7 +50,7 @@ bench: .stamps/install
 	$(BIN)/python benchmarks/bench_facts.py
 	$(BIN)/python benchmarks/bench_search.py
 
-# retrieval at scale: 1M chunks over 100 companies against Chroma on the same vectors (about 20 minutes)
+# retrieval at scale: 1M chunks over 100 companies against Chroma on the same vectors (20 to 30 minutes)
 bench-scale: .stamps/dev
 	$(BIN)/python benchmarks/bench_scale.py
 
