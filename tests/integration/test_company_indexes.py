@@ -21,7 +21,7 @@ from comptoir.db.database import Database
 from comptoir.embedding.fake import FakeEmbedder
 from comptoir.ingest.loaders import parse_text
 from comptoir.retrieval import postings, search
-from comptoir.retrieval.ann import CompanyIndexes, index_name, prewarm
+from comptoir.retrieval.ann import CompanyIndexes, index_name, prewarm, warm_order
 from comptoir.retrieval.search import search_params, search_sql
 from tests.conftest import ADMIN_KEY, ClonedDatabase, make_settings
 from tests.integration.test_cli import _env
@@ -369,6 +369,26 @@ def test_a_pass_over_every_company_warms_its_indexes_after_all_of_its_builds(
         for name in (first, second):
             resident, blocks = _resident(owner, name)
             assert blocks > 1 and resident == blocks, name
+
+
+def test_a_pass_warms_the_largest_indexes_first_within_half_the_buffers(
+    comptoir: Comptoir, test_db: ClonedDatabase
+) -> None:
+    for company, count in (("big-a", MIN_CHUNKS + 10), ("big-b", 4 * MIN_CHUNKS), ("big-c", 2 * MIN_CHUNKS)):
+        comptoir.companies.create(company_id=company, name=company, language="fr")
+        _add(comptoir, company, count)
+        assert comptoir.indexes.sync(company, warm=False) == "created"
+    a, b, c = (index_name(company) for company in ("big-a", "big-b", "big-c"))
+    with psycopg.connect(test_db.owner_url, autocommit=True) as owner:
+        size = {
+            name: int(owner.execute("SELECT pg_relation_size(%s::regclass)", (name,)).fetchone()[0])  # type: ignore[index]
+            for name in (a, b, c)
+        }
+        assert size[b] > size[c] > size[a]
+        assert warm_order(owner, [a, b, c, index_name("absent")]) == [b, c, a]
+        # the largest first; one that no longer fits is passed over for a smaller one that does
+        assert warm_order(owner, [a, b, c], budget=size[b] + size[a]) == [b, a]
+        assert warm_order(owner, [a, b, c], budget=size[a] - 1) == []
 
 
 def test_without_pg_prewarm_indexes_are_built_and_kept_all_the_same(

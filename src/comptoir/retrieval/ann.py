@@ -20,7 +20,7 @@ database's buffers (``pg_prewarm``, where installed; an index over half the buff
 search walks a few thousand of its pages, and a page not yet in the buffers is one read from the
 system's cache or the disk, so the first questions after a build or a restart were the slowest. A pass
 over every company warms its indexes after all of its builds, whose writes would push the first
-indexes back out.
+indexes back out, largest first and half the buffers at most in all.
 
 The same keeper, at the same threshold, writes and deletes the company's full-text postings
 (``comptoir.retrieval.postings``): a large company gets both of its legs' own indexes.
@@ -73,6 +73,28 @@ _PREWARM = """
 def index_name(tenant_id: str) -> str:
     """The company's index: a digest of its id (an id may be longer than an index name may be)."""
     return PREFIX + hashlib.sha256(tenant_id.encode()).hexdigest()[:24]
+
+
+_WARM_SIZES = """
+    SELECT c.relname, pg_relation_size(c.oid) AS bytes FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
+    WHERE c.relname = ANY(%s) AND c.relkind = 'i' AND i.indisvalid ORDER BY bytes DESC, c.relname"""
+_HALF_THE_BUFFERS = "SELECT pg_size_bytes(current_setting('shared_buffers')) / 2"
+
+
+def warm_order(conn: psycopg.Connection, names: list[str], budget: int | None = None) -> list[str]:
+    """Which of the valid indexes ``names`` to read into the buffers, largest first, while together they
+    take at most ``budget`` bytes (None: half the buffers): beyond it, warming the last would push the
+    first back out."""
+    if budget is None:
+        row = conn.execute(_HALF_THE_BUFFERS).fetchone()
+        assert row is not None
+        budget = int(row[0])
+    chosen = []
+    for name, size in conn.execute(_WARM_SIZES, (names,)).fetchall():
+        if size <= budget:
+            chosen.append(name)
+            budget -= size
+    return chosen
 
 
 def prewarm(conn: psycopg.Connection, name: str) -> int | None:
@@ -248,9 +270,11 @@ class CompanyIndexes:
         outcomes = {tenant: self.sync(tenant, warm=False) for tenant in tenants}
         for orphan in existing - {index_name(t) for t in tenants}:
             self._drop(orphan)
-        for tenant, outcome in outcomes.items():
-            if outcome in ("created", "kept") and self._valid(name := index_name(tenant)):
-                self._warm(name)
+        indexed = [index_name(t) for t, outcome in outcomes.items() if outcome in ("created", "kept")]
+        with self._owner() as conn:
+            chosen = warm_order(conn, indexed)
+        for name in chosen:
+            self._warm(name)
         return outcomes
 
     # -- in the background -------------------------------------------------------------------------
