@@ -319,13 +319,22 @@ def _resident(conn: psycopg.Connection, name: str) -> tuple[int, int]:
 
 
 def test_a_company_index_is_read_into_the_buffers_once_built_and_once_per_process(
-    comptoir: Comptoir, test_db: ClonedDatabase
+    comptoir: Comptoir, test_db: ClonedDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     comptoir.companies.create(company_id="big", name="Big", language="fr")
     _add(comptoir, "big", MIN_CHUNKS + 10)
     name = index_name("big")
     with psycopg.connect(test_db.owner_url, autocommit=True) as owner:
         owner.execute("CREATE EXTENSION IF NOT EXISTS pg_buffercache")
+        build = CompanyIndexes._build
+
+        def build_then_push_out(self: CompanyIndexes, *args: object, **kw: object) -> bool:
+            built = build(self, *args, **kw)  # type: ignore[arg-type]
+            # a build writes its pages through the buffers; other work may take their place before it ends
+            owner.execute("SELECT pg_buffercache_evict_relation(%s::regclass)", (name,))
+            return built
+
+        monkeypatch.setattr(CompanyIndexes, "_build", build_then_push_out)
         assert comptoir.indexes.sync("big") == "created"
         resident, blocks = _resident(owner, name)
         assert blocks > 1 and resident == blocks
@@ -392,7 +401,7 @@ def test_a_pass_warms_the_largest_indexes_first_within_half_the_buffers(
 
 
 def test_without_pg_prewarm_indexes_are_built_and_kept_all_the_same(
-    comptoir: Comptoir, test_db: ClonedDatabase
+    comptoir: Comptoir, test_db: ClonedDatabase, caplog: pytest.LogCaptureFixture
 ) -> None:
     with psycopg.connect(test_db.owner_url, autocommit=True) as owner:
         assert owner.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_prewarm'").fetchone()
@@ -402,4 +411,7 @@ def test_without_pg_prewarm_indexes_are_built_and_kept_all_the_same(
     _add(comptoir, "big", MIN_CHUNKS + 10)
     assert comptoir.indexes.sync("big") == "created"
     assert CompanyIndexes(comptoir.db, test_db.owner_url, min_chunks=MIN_CHUNKS).sync("big") == "kept"
+    assert CompanyIndexes(comptoir.db, test_db.owner_url, min_chunks=MIN_CHUNKS).sync_all() == {"big": "kept"}
     assert comptoir.indexes.state("big").indexed
+    # known to be missing: not tried, so nothing failed
+    assert not [r for r in caplog.records if r.name == "comptoir.retrieval.ann" and r.levelname == "WARNING"]

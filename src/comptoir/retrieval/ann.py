@@ -65,8 +65,8 @@ _INDEX = """
 _ALL_INDEXES = "SELECT relname FROM pg_class WHERE relkind = 'i' AND relname LIKE 'chunks\\_ann\\_%%'"
 _PREWARM_INSTALLED = "SELECT to_regprocedure('pg_prewarm(regclass, text, text, bigint, bigint)') IS NOT NULL"
 _PREWARM = """
-    SELECT pg_prewarm(c.oid) FROM pg_class c
-    WHERE c.relname = %(name)s AND c.relkind = 'i'
+    SELECT pg_prewarm(c.oid) FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
+    WHERE c.relname = %(name)s AND c.relkind = 'i' AND i.indisvalid
       AND pg_relation_size(c.oid) <= pg_size_bytes(current_setting('shared_buffers')) / 2"""
 
 
@@ -99,7 +99,8 @@ def warm_order(conn: psycopg.Connection, names: list[str], budget: int | None = 
 
 def prewarm(conn: psycopg.Connection, name: str) -> int | None:
     """Read the index ``name`` into the database's buffers; the blocks read. None: ``pg_prewarm`` is not
-    installed, or the index is absent or larger than half the buffers (it would push out the rest)."""
+    installed, or the index is absent, invalid or larger than half the buffers (it would push out the
+    rest)."""
     installed = conn.execute(_PREWARM_INSTALLED).fetchone()
     if installed is None or not installed[0]:
         return None
@@ -243,6 +244,7 @@ class CompanyIndexes:
             with self._owner() as conn:
                 blocks = prewarm(conn, name)
         except psycopg.Error:
+            self._warmed.discard(name)  # tried again at its next sync
             logger.warning("prewarming a company index failed", exc_info=True, extra={"index": name})
             return
         if blocks is not None:
@@ -270,12 +272,21 @@ class CompanyIndexes:
         outcomes = {tenant: self.sync(tenant, warm=False) for tenant in tenants}
         for orphan in existing - {index_name(t) for t in tenants}:
             self._drop(orphan)
-        indexed = [index_name(t) for t, outcome in outcomes.items() if outcome in ("created", "kept")]
-        with self._owner() as conn:
-            chosen = warm_order(conn, indexed)
+        self._warm_all([index_name(t) for t, outcome in outcomes.items() if outcome in ("created", "kept")])
+        return outcomes
+
+    def _warm_all(self, names: list[str]) -> None:
+        """Those of the indexes ``names`` that ``warm_order`` chooses; a failure costs speed only."""
+        if not names:
+            return
+        try:
+            with self._owner() as owner:
+                chosen = warm_order(owner, names)
+        except psycopg.Error:
+            logger.warning("choosing the company indexes to prewarm failed", exc_info=True)
+            return
         for name in chosen:
             self._warm(name)
-        return outcomes
 
     # -- in the background -------------------------------------------------------------------------
 
