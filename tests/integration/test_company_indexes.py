@@ -318,6 +318,22 @@ def _resident(conn: psycopg.Connection, name: str) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
+def _evict_after_build(
+    monkeypatch: pytest.MonkeyPatch, owner: psycopg.Connection, built: str, evicted: str
+) -> None:
+    """Once the company ``built``'s index is built, evict the index ``evicted`` from the buffers: other
+    work may take its pages' place before the build returns (a build writes through the buffers)."""
+    build = CompanyIndexes._build
+
+    def build_then_evict(self: CompanyIndexes, tenant_id: str, *args: object, **kw: object) -> bool:
+        done = build(self, tenant_id, *args, **kw)  # type: ignore[arg-type]
+        if tenant_id == built:
+            owner.execute("SELECT pg_buffercache_evict_relation(%s::regclass)", (evicted,))
+        return done
+
+    monkeypatch.setattr(CompanyIndexes, "_build", build_then_evict)
+
+
 def test_a_company_index_is_read_into_the_buffers_once_built_and_once_per_process(
     comptoir: Comptoir, test_db: ClonedDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -326,15 +342,7 @@ def test_a_company_index_is_read_into_the_buffers_once_built_and_once_per_proces
     name = index_name("big")
     with psycopg.connect(test_db.owner_url, autocommit=True) as owner:
         owner.execute("CREATE EXTENSION IF NOT EXISTS pg_buffercache")
-        build = CompanyIndexes._build
-
-        def build_then_push_out(self: CompanyIndexes, *args: object, **kw: object) -> bool:
-            built = build(self, *args, **kw)  # type: ignore[arg-type]
-            # a build writes its pages through the buffers; other work may take their place before it ends
-            owner.execute("SELECT pg_buffercache_evict_relation(%s::regclass)", (name,))
-            return built
-
-        monkeypatch.setattr(CompanyIndexes, "_build", build_then_push_out)
+        _evict_after_build(monkeypatch, owner, "big", name)
         assert comptoir.indexes.sync("big") == "created"
         resident, blocks = _resident(owner, name)
         assert blocks > 1 and resident == blocks
@@ -363,24 +371,14 @@ def test_a_pass_over_every_company_warms_its_indexes_after_all_of_its_builds(
     first, second = index_name("big-a"), index_name("big-b")
     with psycopg.connect(test_db.owner_url, autocommit=True) as owner:
         owner.execute("CREATE EXTENSION IF NOT EXISTS pg_buffercache")
-        build = CompanyIndexes._build
-
-        def build_pushing_out_the_first(
-            self: CompanyIndexes, tenant_id: str, *args: object, **kw: object
-        ) -> bool:
-            built = build(self, tenant_id, *args, **kw)  # type: ignore[arg-type]
-            if tenant_id == "big-b":  # the pages a later build writes take the first index's place
-                owner.execute("SELECT pg_buffercache_evict_relation(%s::regclass)", (first,))
-            return built
-
-        monkeypatch.setattr(CompanyIndexes, "_build", build_pushing_out_the_first)
+        _evict_after_build(monkeypatch, owner, "big-b", first)  # the second build pushes the first out
         assert comptoir.indexes.sync_all() == {"big-a": "created", "big-b": "created"}
         for name in (first, second):
             resident, blocks = _resident(owner, name)
             assert blocks > 1 and resident == blocks, name
 
 
-def test_a_pass_warms_the_largest_indexes_first_within_half_the_buffers(
+def test_indexes_are_chosen_to_warm_largest_first_within_half_the_buffers(
     comptoir: Comptoir, test_db: ClonedDatabase
 ) -> None:
     for company, count in (("big-a", MIN_CHUNKS + 10), ("big-b", 4 * MIN_CHUNKS), ("big-c", 2 * MIN_CHUNKS)):

@@ -234,14 +234,15 @@ class CompanyIndexes:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (lock,))
         return True
 
-    def _warm(self, name: str) -> None:
-        """Once per process and index: read it into the buffers (``prewarm``). A failure costs speed only."""
+    def _warm(self, name: str, owner: psycopg.Connection | None = None) -> None:
+        """Once per process and index: read it into the buffers (``prewarm``), on the owner's connection
+        when given. A failure costs speed only."""
         if name in self._warmed:
             return
         self._warmed.add(name)
         started = time.perf_counter()
         try:
-            with self._owner() as conn:
+            with nullcontext(owner) if owner is not None else self._owner() as conn:
                 blocks = prewarm(conn, name)
         except psycopg.Error:
             self._warmed.discard(name)  # tried again at its next sync
@@ -280,13 +281,11 @@ class CompanyIndexes:
         if not names:
             return
         try:
-            with self._owner() as owner:
-                chosen = warm_order(owner, names)
+            with self._owner() as owner:  # one connection for the pass's indexes
+                for name in warm_order(owner, names):
+                    self._warm(name, owner)
         except psycopg.Error:
             logger.warning("choosing the company indexes to prewarm failed", exc_info=True)
-            return
-        for name in chosen:
-            self._warm(name)
 
     # -- in the background -------------------------------------------------------------------------
 
