@@ -398,6 +398,47 @@ def test_indexes_are_chosen_to_warm_largest_first_within_half_the_buffers(
         assert warm_order(owner, [a, b, c], budget=size[a] - 1) == []
 
 
+def test_one_company_sync_after_another_warms_within_the_budget_left(
+    comptoir: Comptoir, test_db: ClonedDatabase
+) -> None:
+    for company, count in (("big-a", MIN_CHUNKS + 10), ("big-b", 3 * MIN_CHUNKS)):
+        comptoir.companies.create(company_id=company, name=company, language="fr")
+        _add(comptoir, company, count)
+        assert comptoir.indexes.sync(company, warm=False) == "created"
+    a, b = index_name("big-a"), index_name("big-b")
+    with psycopg.connect(test_db.owner_url, autocommit=True) as owner:
+        owner.execute("CREATE EXTENSION IF NOT EXISTS pg_buffercache")
+        size = {
+            name: int(owner.execute("SELECT pg_relation_size(%s::regclass)", (name,)).fetchone()[0])  # type: ignore[index]
+            for name in (a, b)
+        }
+        assert size[b] > size[a]
+
+        def evicted() -> None:
+            for name in (a, b):
+                owner.execute("SELECT pg_buffercache_evict_relation(%s::regclass)", (name,))
+                assert _resident(owner, name)[0] == 0
+
+        # the larger one warmed first leaves too little room for the other
+        evicted()
+        tight = CompanyIndexes(
+            comptoir.db, test_db.owner_url, min_chunks=MIN_CHUNKS, warm_budget=sum(size.values()) - 1
+        )
+        assert tight.sync("big-b") == "kept" and tight.sync("big-a") == "kept"
+        resident, blocks = _resident(owner, b)
+        assert resident == blocks and _resident(owner, a)[0] == 0
+
+        # with room for both, the second is read in too
+        evicted()
+        roomy = CompanyIndexes(
+            comptoir.db, test_db.owner_url, min_chunks=MIN_CHUNKS, warm_budget=sum(size.values())
+        )
+        assert roomy.sync("big-b") == "kept" and roomy.sync("big-a") == "kept"
+        for name in (a, b):
+            resident, blocks = _resident(owner, name)
+            assert resident == blocks, name
+
+
 def test_without_pg_prewarm_indexes_are_built_and_kept_all_the_same(
     comptoir: Comptoir, test_db: ClonedDatabase, caplog: pytest.LogCaptureFixture
 ) -> None:

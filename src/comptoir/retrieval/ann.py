@@ -20,7 +20,8 @@ database's buffers (``pg_prewarm``, where installed; an index over half the buff
 search walks a few thousand of its pages, and a page not yet in the buffers is one read from the
 system's cache or the disk, so the first questions after a build or a restart were the slowest. A pass
 over every company warms its indexes after all of its builds, whose writes would push the first
-indexes back out, largest first and half the buffers at most in all.
+indexes back out. What a process warms, in a pass or one company's sync after another, is chosen
+largest first within half the buffers, counting what it has already warmed.
 
 The same keeper, at the same threshold, writes and deletes the company's full-text postings
 (``comptoir.retrieval.postings``): a large company gets both of its legs' own indexes.
@@ -119,10 +120,14 @@ class IndexState:
 class CompanyIndexes:
     """Creates and drops the companies' own HNSW indexes; ``owner_url`` None: never (exact search)."""
 
-    def __init__(self, db: Database, owner_url: str | None, *, min_chunks: int) -> None:
+    def __init__(
+        self, db: Database, owner_url: str | None, *, min_chunks: int, warm_budget: int | None = None
+    ) -> None:
         self.db = db
         self.owner_url = owner_url
         self.min_chunks = min_chunks
+        #: bytes of company indexes this process reads into the buffers (``warm_order``; None: half of them)
+        self.warm_budget = warm_budget
         self._pending: set[str] = set()
         self._all = False
         self._wake = threading.Condition()
@@ -170,7 +175,8 @@ class CompanyIndexes:
 
     def sync(self, tenant_id: str, *, warm: bool = True) -> Outcome:
         """Create the company's index and postings when it is large enough, drop them when it has become
-        small (or the company is gone); what was done. ``warm``: read its index into the buffers once
+        small (or the company is gone); what was done. ``warm``: read its index into the buffers once,
+        when it is among those ``warm_order`` chooses with the ones this process has already warmed
         (``sync_all`` does it after all of its builds)."""
         if not self.enabled:
             return "skipped"
@@ -184,11 +190,11 @@ class CompanyIndexes:
                     built_postings = postings.build(conn, tenant_id)
             if valid:
                 if warm:
-                    self._warm(name)
+                    self._warm_all([name])
                 return "created" if built_postings else "kept"
             built = self._build(tenant_id, name, dims, rebuild=valid is False)
             if built and warm:
-                self._warm(name)
+                self._warm_all([name])
             return "created" if built or built_postings else "skipped"
         if chunks < self.min_chunks // 2 and (valid is not None or posted):
             if posted:
@@ -277,12 +283,14 @@ class CompanyIndexes:
         return outcomes
 
     def _warm_all(self, names: list[str]) -> None:
-        """Those of the indexes ``names`` that ``warm_order`` chooses; a failure costs speed only."""
-        if not names:
+        """Those of the indexes ``names`` that ``warm_order`` chooses among them and the ones this process has
+        already warmed: one company's sync after another, an index that fits neither beside those nor
+        ahead of a smaller one is left out. A failure costs speed only."""
+        if not names or self._warmed.issuperset(names):
             return
         try:
             with self._owner() as owner:  # one connection for the pass's indexes
-                for name in warm_order(owner, names):
+                for name in warm_order(owner, sorted(self._warmed.union(names)), self.warm_budget):
                     self._warm(name, owner)
         except psycopg.Error:
             logger.warning("choosing the company indexes to prewarm failed", exc_info=True)
