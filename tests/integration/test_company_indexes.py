@@ -398,7 +398,7 @@ def test_indexes_are_chosen_to_warm_largest_first_within_half_the_buffers(
         assert warm_order(owner, [a, b, c], budget=size[a] - 1) == []
 
 
-def test_one_company_sync_after_another_warms_within_the_budget_left(
+def test_one_company_sync_after_another_warms_largest_first_within_the_budget(
     comptoir: Comptoir, test_db: ClonedDatabase
 ) -> None:
     for company, count in (("big-a", MIN_CHUNKS + 10), ("big-b", 3 * MIN_CHUNKS)):
@@ -437,6 +437,20 @@ def test_one_company_sync_after_another_warms_within_the_budget_left(
         for name in (a, b):
             resident, blocks = _resident(owner, name)
             assert resident == blocks, name
+
+        # the larger one comes second: it takes the smaller one's place, which is read in again at its
+        # company's next sync once it fits (here, the larger index gone)
+        evicted()
+        later = CompanyIndexes(
+            comptoir.db, test_db.owner_url, min_chunks=MIN_CHUNKS, warm_budget=sum(size.values()) - 1
+        )
+        assert later.sync("big-a") == "kept" and _resident(owner, a)[0] == _resident(owner, a)[1]
+        assert later.sync("big-b") == "kept" and _resident(owner, b)[0] == _resident(owner, b)[1]
+        owner.execute(f'DROP INDEX "{b}"')
+        owner.execute("SELECT pg_buffercache_evict_relation(%s::regclass)", (a,))
+        assert later.sync("big-a") == "kept"
+        resident, blocks = _resident(owner, a)
+        assert resident == blocks
 
 
 def test_without_pg_prewarm_indexes_are_built_and_kept_all_the_same(

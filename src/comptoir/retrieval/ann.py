@@ -16,12 +16,13 @@ documents and at start, and runs in one background thread per process; an adviso
 processes from building the same one. Until it is ready, the company's searches stay exact.
 
 Once built, and once per process for an index that exists when it starts, the index is read into the
-database's buffers (``pg_prewarm``, where installed; an index over half the buffers is left alone): a
+database's buffers (``pg_prewarm``, where installed; within the budget below, and an index over half
+the buffers is left alone): a
 search walks a few thousand of its pages, and a page not yet in the buffers is one read from the
 system's cache or the disk, so the first questions after a build or a restart were the slowest. A pass
 over every company warms its indexes after all of its builds, whose writes would push the first
 indexes back out. What a process warms, in a pass or one company's sync after another, is chosen
-largest first within half the buffers, counting what it has already warmed.
+largest first within half the buffers, together with what it has already warmed.
 
 The same keeper, at the same threshold, writes and deletes the company's full-text postings
 (``comptoir.retrieval.postings``): a large company gets both of its legs' own indexes.
@@ -78,14 +79,16 @@ def index_name(tenant_id: str) -> str:
 
 _WARM_SIZES = """
     SELECT c.relname, pg_relation_size(c.oid) AS bytes FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
-    WHERE c.relname = ANY(%s) AND c.relkind = 'i' AND i.indisvalid ORDER BY bytes DESC, c.relname"""
+    WHERE c.relname = ANY(%s) AND c.relkind = 'i' AND i.indisvalid
+      AND pg_relation_size(c.oid) <= pg_size_bytes(current_setting('shared_buffers')) / 2
+    ORDER BY bytes DESC, c.relname"""
 _HALF_THE_BUFFERS = "SELECT pg_size_bytes(current_setting('shared_buffers')) / 2"
 
 
 def warm_order(conn: psycopg.Connection, names: list[str], budget: int | None = None) -> list[str]:
     """Which of the valid indexes ``names`` to read into the buffers, largest first, while together they
     take at most ``budget`` bytes (None: half the buffers): beyond it, warming the last would push the
-    first back out."""
+    first back out. An index over half the buffers is never chosen (``prewarm`` would not read it)."""
     if budget is None:
         row = conn.execute(_HALF_THE_BUFFERS).fetchone()
         assert row is not None
@@ -284,13 +287,16 @@ class CompanyIndexes:
 
     def _warm_all(self, names: list[str]) -> None:
         """Those of the indexes ``names`` that ``warm_order`` chooses among them and the ones this process has
-        already warmed: one company's sync after another, an index that fits neither beside those nor
-        ahead of a smaller one is left out. A failure costs speed only."""
+        already warmed, so that what it counts as warmed stays within the budget, one company's sync
+        after another: a larger index takes the place of smaller ones, which are no longer counted and
+        are read in again once they fit. A failure costs speed only."""
         if not names or self._warmed.issuperset(names):
             return
         try:
             with self._owner() as owner:  # one connection for the pass's indexes
-                for name in warm_order(owner, sorted(self._warmed.union(names)), self.warm_budget):
+                chosen = warm_order(owner, sorted(self._warmed.union(names)), self.warm_budget)
+                self._warmed.intersection_update(chosen)
+                for name in chosen:
                     self._warm(name, owner)
         except psycopg.Error:
             logger.warning("choosing the company indexes to prewarm failed", exc_info=True)
