@@ -17,12 +17,12 @@ processes from building the same one. Until it is ready, the company's searches 
 
 Once built, and once per process for an index that exists when it starts, the index is read into the
 database's buffers (``pg_prewarm``, where installed; within the budget below, and an index over half
-the buffers is left alone): a
-search walks a few thousand of its pages, and a page not yet in the buffers is one read from the
-system's cache or the disk, so the first questions after a build or a restart were the slowest. A pass
-over every company warms its indexes after all of its builds, whose writes would push the first
-indexes back out. What a process warms, in a pass or one company's sync after another, is chosen
-largest first within half the buffers, together with what it has already warmed.
+the buffers is left alone): a search walks a few thousand of its pages, and a page not yet in the
+buffers is one read from the system's cache or the disk, so the first questions after a build or a
+restart were the slowest. A pass over every company warms its indexes after all of its builds, whose
+writes would push the first indexes back out. What a process warms, in a pass or one company's sync
+after another, is chosen largest first within half the buffers, together with what it has already
+warmed.
 
 The same keeper, at the same threshold, writes and deletes the company's full-text postings
 (``comptoir.retrieval.postings``): a large company gets both of its legs' own indexes.
@@ -289,7 +289,7 @@ class CompanyIndexes:
         """Those of the indexes ``names`` that ``warm_order`` chooses among them and the ones this process has
         already warmed, so that what it counts as warmed stays within the budget, one company's sync
         after another: a larger index takes the place of smaller ones, which are no longer counted and
-        are read in again once they fit. A failure costs speed only."""
+        are read in again at a later sync or pass where they fit. A failure costs speed only."""
         if not names or self._warmed.issuperset(names):
             return
         try:
