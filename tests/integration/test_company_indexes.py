@@ -318,6 +318,19 @@ def _resident(conn: psycopg.Connection, name: str) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
+def _in_buffers(conn: psycopg.Connection, name: str) -> bool:
+    resident, blocks = _resident(conn, name)
+    return resident == blocks
+
+
+def _sizes(conn: psycopg.Connection, *names: str) -> dict[str, int]:
+    """Each index's size in bytes."""
+    rows = conn.execute(
+        "SELECT relname, pg_relation_size(oid) FROM pg_class WHERE relname = ANY(%s)", (list(names),)
+    )
+    return {name: int(size) for name, size in rows}
+
+
 def _evict_after_build(
     monkeypatch: pytest.MonkeyPatch, owner: psycopg.Connection, built: str, evicted: str
 ) -> None:
@@ -387,10 +400,7 @@ def test_indexes_are_chosen_to_warm_largest_first_within_half_the_buffers(
         assert comptoir.indexes.sync(company, warm=False) == "created"
     a, b, c = (index_name(company) for company in ("big-a", "big-b", "big-c"))
     with psycopg.connect(test_db.owner_url, autocommit=True) as owner:
-        size = {
-            name: int(owner.execute("SELECT pg_relation_size(%s::regclass)", (name,)).fetchone()[0])  # type: ignore[index]
-            for name in (a, b, c)
-        }
+        size = _sizes(owner, a, b, c)
         assert size[b] > size[c] > size[a]
         assert warm_order(owner, [a, b, c, index_name("absent")]) == [b, c, a]
         # the largest first; one that no longer fits is passed over for a smaller one that does
@@ -408,10 +418,7 @@ def test_one_company_sync_after_another_warms_largest_first_within_the_budget(
     a, b = index_name("big-a"), index_name("big-b")
     with psycopg.connect(test_db.owner_url, autocommit=True) as owner:
         owner.execute("CREATE EXTENSION IF NOT EXISTS pg_buffercache")
-        size = {
-            name: int(owner.execute("SELECT pg_relation_size(%s::regclass)", (name,)).fetchone()[0])  # type: ignore[index]
-            for name in (a, b)
-        }
+        size = _sizes(owner, a, b)
         assert size[b] > size[a]
 
         def evicted() -> None:
@@ -425,8 +432,7 @@ def test_one_company_sync_after_another_warms_largest_first_within_the_budget(
             comptoir.db, test_db.owner_url, min_chunks=MIN_CHUNKS, warm_budget=sum(size.values()) - 1
         )
         assert tight.sync("big-b") == "kept" and tight.sync("big-a") == "kept"
-        resident, blocks = _resident(owner, b)
-        assert resident == blocks and _resident(owner, a)[0] == 0
+        assert _in_buffers(owner, b) and _resident(owner, a)[0] == 0
 
         # with room for both, the second is read in too
         evicted()
@@ -434,9 +440,7 @@ def test_one_company_sync_after_another_warms_largest_first_within_the_budget(
             comptoir.db, test_db.owner_url, min_chunks=MIN_CHUNKS, warm_budget=sum(size.values())
         )
         assert roomy.sync("big-b") == "kept" and roomy.sync("big-a") == "kept"
-        for name in (a, b):
-            resident, blocks = _resident(owner, name)
-            assert resident == blocks, name
+        assert _in_buffers(owner, a) and _in_buffers(owner, b)
 
         # the larger one comes second: it takes the smaller one's place, which is read in again at its
         # company's next sync once it fits (here, the larger index gone)
@@ -444,13 +448,11 @@ def test_one_company_sync_after_another_warms_largest_first_within_the_budget(
         later = CompanyIndexes(
             comptoir.db, test_db.owner_url, min_chunks=MIN_CHUNKS, warm_budget=sum(size.values()) - 1
         )
-        assert later.sync("big-a") == "kept" and _resident(owner, a)[0] == _resident(owner, a)[1]
-        assert later.sync("big-b") == "kept" and _resident(owner, b)[0] == _resident(owner, b)[1]
+        assert later.sync("big-a") == "kept" and _in_buffers(owner, a)
+        assert later.sync("big-b") == "kept" and _in_buffers(owner, b)
         owner.execute(f'DROP INDEX "{b}"')
         owner.execute("SELECT pg_buffercache_evict_relation(%s::regclass)", (a,))
-        assert later.sync("big-a") == "kept"
-        resident, blocks = _resident(owner, a)
-        assert resident == blocks
+        assert later.sync("big-a") == "kept" and _in_buffers(owner, a)
 
 
 def test_without_pg_prewarm_indexes_are_built_and_kept_all_the_same(

@@ -66,10 +66,12 @@ _INDEX = """
     WHERE c.relname = %s AND c.relkind = 'i'"""
 _ALL_INDEXES = "SELECT relname FROM pg_class WHERE relkind = 'i' AND relname LIKE 'chunks\\_ann\\_%%'"
 _PREWARM_INSTALLED = "SELECT to_regprocedure('pg_prewarm(regclass, text, text, bigint, bigint)') IS NOT NULL"
-_PREWARM = """
+#: an index larger than this is never prewarmed: it would push out the rest
+_HALF_THE_BUFFERS = "pg_size_bytes(current_setting('shared_buffers')) / 2"
+_PREWARM = f"""
     SELECT pg_prewarm(c.oid) FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
     WHERE c.relname = %(name)s AND c.relkind = 'i' AND i.indisvalid
-      AND pg_relation_size(c.oid) <= pg_size_bytes(current_setting('shared_buffers')) / 2"""
+      AND pg_relation_size(c.oid) <= {_HALF_THE_BUFFERS}"""
 
 
 def index_name(tenant_id: str) -> str:
@@ -77,24 +79,22 @@ def index_name(tenant_id: str) -> str:
     return PREFIX + hashlib.sha256(tenant_id.encode()).hexdigest()[:24]
 
 
-_WARM_SIZES = """
-    SELECT c.relname, pg_relation_size(c.oid) AS bytes FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
+_WARM_SIZES = f"""
+    SELECT c.relname, pg_relation_size(c.oid) AS bytes, {_HALF_THE_BUFFERS} AS half
+    FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
     WHERE c.relname = ANY(%s) AND c.relkind = 'i' AND i.indisvalid
-      AND pg_relation_size(c.oid) <= pg_size_bytes(current_setting('shared_buffers')) / 2
+      AND pg_relation_size(c.oid) <= {_HALF_THE_BUFFERS}
     ORDER BY bytes DESC, c.relname"""
-_HALF_THE_BUFFERS = "SELECT pg_size_bytes(current_setting('shared_buffers')) / 2"
 
 
 def warm_order(conn: psycopg.Connection, names: list[str], budget: int | None = None) -> list[str]:
     """Which of the valid indexes ``names`` to read into the buffers, largest first, while together they
     take at most ``budget`` bytes (None: half the buffers): beyond it, warming the last would push the
     first back out. An index over half the buffers is never chosen (``prewarm`` would not read it)."""
-    if budget is None:
-        row = conn.execute(_HALF_THE_BUFFERS).fetchone()
-        assert row is not None
-        budget = int(row[0])
-    chosen = []
-    for name, size in conn.execute(_WARM_SIZES, (names,)).fetchall():
+    chosen: list[str] = []
+    for name, size, half in conn.execute(_WARM_SIZES, (names,)).fetchall():
+        if budget is None:
+            budget = int(half)
         if size <= budget:
             chosen.append(name)
             budget -= size
@@ -243,16 +243,15 @@ class CompanyIndexes:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (lock,))
         return True
 
-    def _warm(self, name: str, owner: psycopg.Connection | None = None) -> None:
-        """Once per process and index: read it into the buffers (``prewarm``), on the owner's connection
-        when given. A failure costs speed only."""
+    def _warm(self, name: str, owner: psycopg.Connection) -> None:
+        """Once per process and index: read it into the buffers (``prewarm``) on the owner's connection.
+        A failure costs speed only."""
         if name in self._warmed:
             return
         self._warmed.add(name)
         started = time.perf_counter()
         try:
-            with nullcontext(owner) if owner is not None else self._owner() as conn:
-                blocks = prewarm(conn, name)
+            blocks = prewarm(owner, name)
         except psycopg.Error:
             self._warmed.discard(name)  # tried again at its next sync
             logger.warning("prewarming a company index failed", exc_info=True, extra={"index": name})
