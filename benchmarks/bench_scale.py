@@ -15,13 +15,16 @@
 3. Comptoir: the real schema under the application role and row-level security, loaded in sets (COPY
    into a staging table, then one INSERT ... SELECT per company that computes the tsvectors; the
    full-text statistics in one statement). Then the companies' own HNSW indexes and full-text postings,
-   by the product's own code (``CompanyIndexes.sync_all``), for companies over ``--min-chunks``.
+   by the product's own code (``CompanyIndexes.sync_all``), for companies over ``--min-chunks``, and
+   the largest companies' graphs in the process's memory (``CompanyGraphs.sync_all``, within
+   ``--graph-memory-mb``).
 4. Chroma: a collection per company (cosine HNSW, its defaults), in memory, the same vectors.
 5. Interleaved rounds, every company, the same questions (with the corpora, 64 of their own questions
    for the dense leg, each paired with a catalogue question for the full-text leg): Comptoir dense and
    hybrid through the product's ``Searcher`` (one tenant transaction, as a request runs it, in
-   process), Chroma's query, in a new random order for each question; recall@10 of both against the
-   exact answer (numpy on the same half-precision vectors), also apart for the largest companies.
+   process), dense without the graphs (PostgreSQL alone: the baseline, in the same run), Chroma's
+   query, in a new random order for each question; recall@10 of each against the exact answer (numpy
+   on the same half-precision vectors), also apart for the largest companies.
 
 The last line is the summary the issue asks for.
 """
@@ -56,6 +59,7 @@ from comptoir.db.database import Database
 from comptoir.db.embedded import EmbeddedPostgres
 from comptoir.embedding import build_embedder
 from comptoir.retrieval.ann import index_name
+from comptoir.retrieval.search import Searcher
 from figures import percentile
 
 ADMIN_KEY = "adm_benchmark-admin-key-000000000000"
@@ -267,6 +271,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--min-chunks", type=int, default=Settings().ann_min_chunks)
     parser.add_argument("--large", type=int, default=3, help="the largest companies reported apart")
+    parser.add_argument(
+        "--graph-memory-mb", type=int, default=Settings().graph_memory_mb, help="0: no in-memory graphs"
+    )
     parser.add_argument("--no-chroma", action="store_true")
     parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA, help="BEIR corpora for the pool")
     parser.add_argument("--pool", type=int, default=50_000, help="distinct texts the vectors are drawn from")
@@ -283,7 +290,9 @@ def main() -> None:
         flush=True,
     )
     home = Path(tempfile.mkdtemp(prefix="comptoir-scale-"))
-    settings = Settings(home=home, admin_key=ADMIN_KEY, ann_min_chunks=args.min_chunks)
+    settings = Settings(
+        home=home, admin_key=ADMIN_KEY, ann_min_chunks=args.min_chunks, graph_memory_mb=args.graph_memory_mb
+    )
     embedder = build_embedder(settings)
     source, texts, asked = pool_texts(args.corpora, args.pool)
     started = time.perf_counter()
@@ -309,6 +318,19 @@ def main() -> None:
         index_s = time.perf_counter() - started
         built = sum(o == "created" for o in outcomes.values())
         print(f"comptoir indexes: {built} built in {index_s:.0f} s", flush=True)
+        started = time.perf_counter()
+        comptoir.graphs.sync_all()
+        graph_s = time.perf_counter() - started
+        held = comptoir.graphs.held()
+        graph_mb = sum(graph.nbytes for graph in held.values()) / 2**20
+        print(
+            f"comptoir graphs: {len(held)} companies ({sum(map(len, held.values()))} chunks, "
+            f"{graph_mb:.0f} MB) built in {graph_s:.0f} s",
+            flush=True,
+        )
+        postgres_alone = Searcher(
+            db, comptoir.query_embedder, models=comptoir.models, indexes=comptoir.indexes
+        )
 
         collections = {}
         chroma_load_s = 0.0
@@ -337,10 +359,11 @@ def main() -> None:
         print(f"exact answers: {time.perf_counter() - started:.0f} s", flush=True)
 
         large = {f"company-{c:03d}" for c in range(args.large)}
-        times: dict[str, list[float]] = {"dense": [], "hybrid": [], "chroma": []}
-        large_times: dict[str, list[float]] = {"dense": [], "hybrid": [], "chroma": []}
-        recalls: dict[str, list[float]] = {"dense": [], "chroma": []}
-        large_recalls: dict[str, list[float]] = {"dense": [], "chroma": []}
+        systems = ("dense", "hybrid", "dense_pg", "chroma")
+        times: dict[str, list[float]] = {name: [] for name in systems}
+        large_times: dict[str, list[float]] = {name: [] for name in systems}
+        recalls: dict[str, list[float]] = {"dense": [], "dense_pg": [], "chroma": []}
+        large_recalls: dict[str, list[float]] = {"dense": [], "dense_pg": [], "chroma": []}
         order = random.Random(3)
         tenants = list(vectors_of)
         large_indexes = [index_name(tenant) for tenant in sorted(large)]
@@ -363,13 +386,22 @@ def main() -> None:
                     calls: dict[str, Callable[[], object]] = {
                         mode: functools.partial(search, mode=mode) for mode in ("dense", "hybrid")
                     }
+                    calls["dense_pg"] = functools.partial(
+                        postgres_alone.search_vector,
+                        tenant_id=tenant,
+                        query=question,
+                        vector=vector,
+                        k=K,
+                        mode="dense",
+                        model_id=embedder.model_id,
+                    )
                     if collections:
                         calls["chroma"] = functools.partial(
                             collections[tenant].query, query_embeddings=[vector], n_results=K
                         )
-                    systems = list(calls)
-                    order.shuffle(systems)  # none always runs first, or right after another's work
-                    runs = {name: timed(calls[name]) for name in systems}
+                    names = list(calls)
+                    order.shuffle(names)  # none always runs first, or right after another's work
+                    runs = {name: timed(calls[name]) for name in names}
                     if round_ == 0:
                         continue
                     for name, (ms, _) in runs.items():
@@ -380,8 +412,10 @@ def main() -> None:
                         truth = truths[tenant][asked_i]
                         texts = texts_of[tenant]
                         wanted = {texts[i] for i in truth}
-                        got = {hit.text for hit in runs["dense"][1]}  # type: ignore[attr-defined]
-                        found = {"dense": len(wanted & got) / len(wanted)}
+                        found = {
+                            name: len(wanted & {hit.text for hit in runs[name][1]}) / len(wanted)  # type: ignore[attr-defined]
+                            for name in ("dense", "dense_pg")
+                        }
                         if "chroma" in runs:
                             ids = {int(i) for i in runs["chroma"][1]["ids"][0]}  # type: ignore[index]
                             found["chroma"] = len(set(truth) & ids) / len(truth)
@@ -408,8 +442,13 @@ def main() -> None:
             f"\n{'':<18} {'p50 ms':>8} {'p95 ms':>8} {'large p50':>10} {'large p95':>10} {'recall@10':>10} "
             f"{'large recall':>13}"
         )
-        for name in ("dense", "hybrid", "chroma"):
-            label = {"dense": "comptoir dense", "hybrid": "comptoir hybrid", "chroma": "chroma"}[name]
+        labels = {
+            "dense": "comptoir dense",
+            "hybrid": "comptoir hybrid",
+            "dense_pg": "dense, no graphs",
+            "chroma": "chroma",
+        }
+        for name, label in labels.items():
             print(
                 f"{label:<18} {p(times[name], 50):>8} {p(times[name], 95):>8} "
                 f"{p(large_times[name], 50):>10} {p(large_times[name], 95):>10} "
@@ -423,7 +462,8 @@ def main() -> None:
             f"chroma_p95_ms={p(times['chroma'], 95)} chroma_large_p95_ms={p(large_times['chroma'], 95)} "
             f"chroma_recall10={chroma_recall} large_recall10={mean(large_recalls['dense'])} "
             f"chroma_large_recall10={mean(large_recalls['chroma'])} load_s={load_s:.0f} "
-            f"index_s={index_s:.0f} chroma_load_s={chroma_load_s:.0f}"
+            f"index_s={index_s:.0f} graph_s={graph_s:.0f} graph_mb={graph_mb:.0f} "
+            f"pg_large_p95_ms={p(large_times['dense_pg'], 95)} chroma_load_s={chroma_load_s:.0f}"
         )
         comptoir.close()
     finally:

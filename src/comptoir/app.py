@@ -36,6 +36,7 @@ from comptoir.owner.activity import Activity
 from comptoir.owner.feedback import FeedbackStore
 from comptoir.owner.questions import OwnerQuestions
 from comptoir.retrieval.ann import CompanyIndexes
+from comptoir.retrieval.graphs import CompanyGraphs
 from comptoir.retrieval.search import Searcher
 
 logger = logging.getLogger(__name__)
@@ -103,7 +104,10 @@ class Comptoir:
         self.indexes = CompanyIndexes(
             db, target.owner_url if target else None, min_chunks=settings.ann_min_chunks
         )
-        self.documents.on_committed = self.indexes.schedule
+        self.graphs = CompanyGraphs(
+            db, min_chunks=settings.ann_min_chunks, budget=settings.graph_memory_mb * 1024 * 1024
+        )
+        self.documents.on_committed = self._committed
         self.query_embedder = self.models.query_embedder(None)  # the default model's
         self.searcher = Searcher(
             db,
@@ -112,6 +116,7 @@ class Comptoir:
             max_query_chars=settings.max_query_chars,
             models=self.models,
             indexes=self.indexes,
+            graphs=self.graphs,
         )
         self.answer_cache = (
             SemanticCache(
@@ -174,6 +179,11 @@ class Comptoir:
             db.close()
             release(target)
             raise
+
+    def _committed(self, tenant_id: str) -> None:
+        """A company's documents changed: its own indexes and graph follow, in the background."""
+        self.indexes.schedule(tenant_id)
+        self.graphs.schedule(tenant_id)
 
     def job_runner(self) -> JobRunner:
         """A worker for background ingestion jobs (``serve`` runs ``COMPTOIR_JOB_WORKERS`` of them)."""

@@ -15,13 +15,16 @@ def index() -> None:
 @index.command("list")
 @click.pass_context
 def index_list(ctx: click.Context) -> None:
-    """Every company: chunks, its dense leg (hnsw: its own index, exact: a scan) and its full-text leg
-    (postings: its own, gin: the shared index)."""
+    """Every company: chunks, its dense leg (hnsw: its own index, exact: a scan), its full-text leg
+    (postings: its own, gin: the shared index) and whether a server process holds its graph in memory
+    (graph, or -: COMPTOIR_GRAPH_MEMORY_MB goes to larger companies first)."""
     with _comptoir(_settings(ctx), with_model=False) as app:
+        graphs = set(app.graphs.plan())
         for company in app.companies.list():
             state = app.indexes.state(company.id)
             dense, lexical = "hnsw" if state.indexed else "exact", "postings" if state.posted else "gin"
-            click.echo(f"{company.id}\t{state.chunks}\t{dense}\t{lexical}")
+            graph = "graph" if company.id in graphs else "-"
+            click.echo(f"{company.id}\t{state.chunks}\t{dense}\t{lexical}\t{graph}")
 
 
 @index.command("sync")

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         description="a company with this many chunks gets its own HNSW index and full-text postings "
         "(0: never)",
     )
+    graph_memory_mb: int = Field(
+        default=512,
+        ge=0,
+        description="memory each process gives the largest companies' in-memory graphs, from "
+        "ann_min_chunks chunks on, largest first (0: none; the dense leg in PostgreSQL alone)",
+    )
 
     max_request_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_document_chars: int = Field(default=2_000_000, ge=1)

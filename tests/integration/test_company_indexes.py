@@ -40,11 +40,11 @@ def comptoir(test_db: ClonedDatabase, tmp_path: Path) -> Iterator[Comptoir]:
     app.close()
 
 
-def _add(comptoir: Comptoir, company: str, count: int, start: int = 0) -> None:
+def _add(comptoir: Comptoir, company: str, count: int, start: int = 0, word: str = "Article") -> None:
     documents = [
         parse_text(
             f"Fiche {i}",
-            f"Article numéro {i} : modèle {i * 7 % 13}, prix {i * 100} FCFA.",
+            f"{word} numéro {i} : modèle {i * 7 % 13}, prix {i * 100} FCFA.",
             source=None,
             metadata={},
         )
@@ -187,11 +187,11 @@ def test_the_command_line_lists_and_syncs(
     runner = CliRunner()
     env = _env(test_db, tmp_path, COMPTOIR_ANN_MIN_CHUNKS=str(MIN_CHUNKS), COMPTOIR_EMBEDDING_BACKEND="fake")
     listed = runner.invoke(main, ["index", "list"], env=env).output
-    assert listed == f"big\t{MIN_CHUNKS}\texact\tgin\n"
+    assert listed == f"big\t{MIN_CHUNKS}\texact\tgin\tgraph\n"
     synced = runner.invoke(main, ["index", "sync"], env=env)
     assert synced.exit_code == 0 and synced.output.endswith("\nbig\tcreated\n"), synced.output
     listed = runner.invoke(main, ["index", "list"], env=env).output
-    assert listed.endswith(f"big\t{MIN_CHUNKS}\thnsw\tpostings\n")
+    assert listed.endswith(f"big\t{MIN_CHUNKS}\thnsw\tpostings\tgraph\n")
 
 
 def test_a_large_companys_full_text_ranks_a_bounded_set_and_still_finds_the_best(

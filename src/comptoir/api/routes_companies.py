@@ -80,4 +80,5 @@ def delete_company(caller: AdminDep, tenant: TenantDep, comptoir: ComptoirDep) -
     """Delete the company and everything it owns (operator only); its audit entries remain."""
     comptoir.companies.delete(company_id=tenant, actor=caller.actor, audit=comptoir.audit)
     comptoir.indexes.schedule(tenant)  # its own index, if it had one, goes too
+    comptoir.graphs.schedule(tenant)  # and its graph
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -26,9 +26,13 @@ async def _run_workers(app: FastAPI) -> AsyncIterator[None]:
     # the large companies' own indexes, checked once at start, then after each change of documents
     comptoir.indexes.start()
     comptoir.indexes.schedule()
+    # and the largest companies' graphs in this process's memory, built at start, then kept current
+    comptoir.graphs.start()
+    comptoir.graphs.schedule()
     try:
         yield
     finally:
+        comptoir.graphs.stop()
         comptoir.indexes.stop()
         for runner in runners:
             runner.request_stop()

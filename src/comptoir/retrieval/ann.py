@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from psycopg import sql
 
 from comptoir.db.database import Connection, Database
 from comptoir.retrieval import postings
+from comptoir.retrieval.keeper import Keeper
 
 logger = logging.getLogger(__name__)
 
@@ -120,8 +120,11 @@ class IndexState:
     posted: bool  # its own full-text postings (comptoir.retrieval.postings)
 
 
-class CompanyIndexes:
-    """Creates and drops the companies' own HNSW indexes; ``owner_url`` None: never (exact search)."""
+class CompanyIndexes(Keeper):
+    """Creates and drops the companies' own HNSW indexes; ``owner_url`` None: never (exact search). A
+    build abandoned at ``stop`` goes with its connection."""
+
+    thread_name = "company indexes"
 
     def __init__(
         self, db: Database, owner_url: str | None, *, min_chunks: int, warm_budget: int | None = None
@@ -131,13 +134,9 @@ class CompanyIndexes:
         self.min_chunks = min_chunks
         #: bytes of company indexes this process reads into the buffers (``warm_order``; None: half of them)
         self.warm_budget = warm_budget
+        super().__init__()
         self._pending: set[str] = set()
         self._all = False
-        self._wake = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._stopping = False
-        self._idle = threading.Event()
-        self._idle.set()
         self._seen: set[str] = set()
         self._seen_at = -float("inf")
         self._warmed: set[str] = set()  # the indexes this process has read into the buffers
@@ -313,23 +312,6 @@ class CompanyIndexes:
                 self._pending.add(tenant_id)
             self._idle.clear()
             self._wake.notify()
-
-    def start(self) -> None:
-        if not self.enabled or self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._run, name="company indexes", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        with self._wake:
-            self._stopping = True
-            self._wake.notify()
-        if self._thread is not None:
-            self._thread.join(timeout=5)  # a build in progress is abandoned with the connection
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Until every scheduled sync has run (tests, benchmarks)."""
-        return self._idle.wait(timeout)
 
     def _run(self) -> None:
         while True:

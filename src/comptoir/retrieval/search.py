@@ -56,6 +56,7 @@ from comptoir.embedding.base import Vectors, calibrate
 from comptoir.embedding.cached import QueryEmbedder
 from comptoir.embedding.models import ModelRegistry
 from comptoir.errors import InvalidInput
+from comptoir.retrieval.graphs import TAG_SQL, Graph
 
 Mode = Literal["hybrid", "dense", "fulltext"]
 RRF_K = 60
@@ -147,6 +148,29 @@ dense AS (
         WHERE tenant_id = {tenant} ORDER BY distance LIMIT %(candidates)s
     ) d
 )"""
+# A company whose graph this process holds (``comptoir.retrieval.graphs``): the graph's candidates, in its
+# order, while the company is still at the graph's tag; otherwise, in the same statement, the dense leg
+# above (a one-time filter: the branch not taken never reads a row).
+_GRAPH_DENSE = (
+    """
+graph AS (
+    SELECT coalesce("""
+    + TAG_SQL
+    + """ = %(graph_at)s, false) AS current
+),
+dense AS (
+    SELECT g.document_id, g.ordinal, g.rank
+    FROM unnest(%(graph_documents)s::uuid[], %(graph_ordinals)s::integer[])
+         WITH ORDINALITY AS g(document_id, ordinal, rank)
+    WHERE (SELECT current FROM graph)
+    UNION ALL
+    SELECT document_id, ordinal, row_number() OVER (ORDER BY distance) AS rank FROM (
+        SELECT document_id, ordinal, embedding::halfvec({dims}) <=> %(vector)s AS distance FROM chunks
+        WHERE tenant_id = {tenant} AND NOT (SELECT current FROM graph)
+        ORDER BY distance LIMIT %(candidates)s
+    ) d
+)"""
+)
 _FUSED = {
     "hybrid": """
 fused AS (
@@ -210,13 +234,22 @@ ORDER BY n.rank
 """
 
 
-def search_sql(mode: Mode, *, tenant_id: str, dims: int, own_index: bool = True) -> sql.Composed:
+def search_sql(
+    mode: Mode, *, tenant_id: str, dims: int, own_index: bool = True, graph: bool = False
+) -> sql.Composed:
     """The search query of ``mode``: each mode computes only its own legs. ``own_index``: the company
     has its own HNSW index, which only its id written as a literal lets the planner use; otherwise the
     id stays a parameter and every such company shares one prepared statement (planning the query
-    costs about as much as running it on a small company)."""
+    costs about as much as running it on a small company). ``graph``: the dense leg takes a graph's
+    candidates (``search_params``' ``graph_*``), and each row says whether they were current."""
     tenant = sql.Literal(validate_company_id(tenant_id)) if own_index else sql.SQL("%(tenant)s")
     slots = {"tenant": tenant, "dims": sql.Literal(int(dims)), "same_model": sql.SQL(_SAME_MODEL)}
+    if graph and mode != "fulltext":
+        legs = [_GRAPH_DENSE] if mode == "dense" else [_COMPANY, _LEXICAL, _GRAPH_DENSE]
+        results = _RESULTS.replace(
+            "\nFROM fused f", ",\n       (SELECT current FROM graph) AS graph_current\nFROM fused f"
+        )
+        return sql.SQL("WITH" + ",".join([*legs, _FUSED[mode]]) + results).format(**slots)
     if mode == "dense":
         return sql.SQL(_DENSE_ALONE).format(**slots)
     parts = {"hybrid": [_COMPANY, _LEXICAL, _DENSE], "fulltext": [_COMPANY, _LEXICAL]}
@@ -295,6 +328,11 @@ class IndexedCompanies(Protocol):
     def has_index(self, tenant_id: str, *, conn: Connection | None = None) -> bool: ...
 
 
+class HeldGraphs(Protocol):
+    def get(self, tenant_id: str) -> Graph | None: ...
+    def schedule(self, tenant_id: str | None = None) -> None: ...
+
+
 class Searcher:
     def __init__(
         self,
@@ -305,12 +343,15 @@ class Searcher:
         max_query_chars: int = 2000,
         models: ModelRegistry | None = None,
         indexes: IndexedCompanies | None = None,
+        graphs: HeldGraphs | None = None,
     ) -> None:
         self.db = db
         self.embedder = embedder
         self.models = models
         #: which companies have their own HNSW index (None: write every company as a literal)
         self.indexes = indexes
+        #: the largest companies' graphs in this process's memory (None: the dense leg in PostgreSQL alone)
+        self.graphs = graphs
         self.max_k = max_k
         self.max_query_chars = max_query_chars
 
@@ -368,7 +409,15 @@ class Searcher:
             model_id=model.model_id if model else None,
         )
         own_index = self.indexes.has_index(tenant_id, conn=conn) if self.indexes else True
-        query_sql = search_sql(mode, tenant_id=tenant_id, dims=len(vector), own_index=own_index)
+        graph = self.graphs.get(tenant_id) if self.graphs and mode != "fulltext" else None
+        if graph is not None and graph.dims == len(vector):  # walked here; the statement checks it is current
+            documents, ordinals = graph.search(vector, int(params["candidates"]))  # type: ignore[call-overload]
+            params.update(graph_at=graph.at, graph_documents=documents, graph_ordinals=ordinals)
+        else:
+            graph = None
+        query_sql = search_sql(
+            mode, tenant_id=tenant_id, dims=len(vector), own_index=own_index, graph=graph is not None
+        )
         if conn is None:
             rows = self.db.read(tenant_id, query_sql, params, generic_plans=True)
         else:  # the search statement alone on its generic plan, the caller's transaction keeping its own:
@@ -379,7 +428,9 @@ class Searcher:
             rows = cursor.fetchall()
         if not rows and self.models:  # an empty company, or one embedded with another model: refused
             self.models.check(conn, tenant_id=tenant_id, model_id=model_id)
-        hits = [SearchHit(**row) for row in rows]
+        if graph is not None and self.graphs and rows and not rows[0]["graph_current"]:
+            self.graphs.schedule(tenant_id)  # the company changed since: its graph is built again
+        hits = [SearchHit(**{key: v for key, v in row.items() if key != "graph_current"}) for row in rows]
         similarity_map = model.similarity_map if model else (1.0, 0.0)
         if similarity_map == (1.0, 0.0):
             return hits

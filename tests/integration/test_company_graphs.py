@@ -1,0 +1,254 @@
+"""The largest companies' graphs in the process's memory: their searches find what PostgreSQL finds, a
+stale graph never changes an answer (the statement checks its tag and falls back in the same round
+trip), the keeper builds them within the budget, largest first, and drops them with their company."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from comptoir.api.app import create_app
+from comptoir.app import Comptoir
+from comptoir.cli import main
+from comptoir.db.bootstrap import DatabaseTarget
+from comptoir.db.database import Database
+from comptoir.embedding.base import Embedder
+from comptoir.retrieval.graphs import graph_bytes
+from comptoir.retrieval.search import search_params, search_sql
+from tests.conftest import ADMIN_KEY, ClonedDatabase, make_settings
+from tests.integration.test_cli import _env
+from tests.integration.test_company_indexes import _add
+
+MIN_CHUNKS = 30
+QUERY = "prix article 12"
+
+
+def _comptoir(test_db: ClonedDatabase, tmp_path: Path, embedder: Embedder, **overrides: object) -> Comptoir:
+    """Real vectors: the graph's walk and PostgreSQL's scan must agree on them, ties aside."""
+    settings = make_settings(tmp_path, ann_min_chunks=MIN_CHUNKS, **overrides)
+    db = Database(test_db.app_url, min_size=1, max_size=4)
+    db.open()
+    target = DatabaseTarget(test_db.owner_url, test_db.app_url, None, started_embedded=False)
+    return Comptoir(settings, db, embedder, admin_key=ADMIN_KEY, target=target)
+
+
+@pytest.fixture
+def comptoir(test_db: ClonedDatabase, tmp_path: Path, real_embedder: Embedder) -> Iterator[Comptoir]:
+    app = _comptoir(test_db, tmp_path, real_embedder)
+    yield app
+    app.close()
+
+
+def _search(comptoir: Comptoir, company: str, mode: str, query: str = QUERY, k: int = 10) -> list[tuple]:
+    vector = comptoir.embedder.embed_query(query)
+    hits = comptoir.searcher.search_vector(
+        tenant_id=company,
+        query=query,
+        vector=vector,
+        k=k,
+        mode=mode,  # type: ignore[arg-type]
+    )
+    return [(hit.text, round(hit.similarity or 0.0, 4), hit.dense_rank, hit.lexical_rank) for hit in hits]
+
+
+def _without_graphs(comptoir: Comptoir, company: str, mode: str, query: str = QUERY) -> list[tuple]:
+    graphs, comptoir.searcher.graphs = comptoir.searcher.graphs, None
+    try:
+        return _search(comptoir, company, mode, query)
+    finally:
+        comptoir.searcher.graphs = graphs
+
+
+def _statement(
+    comptoir: Comptoir, company: str, at: str, keys: list[tuple[uuid.UUID, int]], *, explain: bool = False
+) -> list[dict]:
+    """The dense search statement with the given graph candidates and tag (``explain``: its plan, run)."""
+    vector = comptoir.embedder.embed_query(QUERY)
+    params = search_params(company, QUERY, vector, 5, "dense")
+    params.update(graph_at=at, graph_documents=[d for d, _ in keys], graph_ordinals=[o for _, o in keys])
+    with comptoir.db.tenant(company) as conn:
+        statement = search_sql("dense", tenant_id=company, dims=384, graph=True).as_bytes(conn)
+        if explain:
+            statement = b"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + statement
+        return conn.execute(statement, params).fetchall()  # type: ignore[arg-type]
+
+
+def _branches(
+    comptoir: Comptoir, company: str, at: str, keys: list[tuple[uuid.UUID, int]]
+) -> dict[str, bool]:
+    """Which of the dense leg's two branches ran: the graph's candidates, PostgreSQL's own search."""
+    plan = [str(next(iter(row.values()))) for row in _statement(comptoir, company, at, keys, explain=True)]
+    graph = [line for line in plan if "Function Scan on g " in line]
+    # the branch's own scan of the chunks (its HNSW index, or the exact scan); the results' join is ``ch``
+    own = [line for line in plan if re.search(r"Scan (using \S+ )?on chunks \(", line)]
+    assert len(graph) == 1 and own, "\n".join(plan)
+    return {"graph": "never executed" not in graph[0], "postgresql": "never executed" not in own[-1]}
+
+
+def test_a_large_companys_graph_finds_what_postgresql_finds(comptoir: Comptoir) -> None:
+    comptoir.companies.create(company_id="big", name="Big", language="fr")
+    comptoir.companies.create(company_id="small", name="Small", language="fr")
+    _add(comptoir, "big", MIN_CHUNKS + 10)
+    _add(comptoir, "small", 10)
+    assert comptoir.indexes.sync("big") == "created"
+    assert comptoir.graphs.sync_all() == {"big": "built"}
+    assert comptoir.graphs.sync_all() == {"big": "kept"}
+    graph = comptoir.graphs.get("big")
+    assert graph is not None and len(graph) == MIN_CHUNKS + 10 and comptoir.graphs.get("small") is None
+    for mode in ("dense", "hybrid", "fulltext"):
+        assert _search(comptoir, "big", mode) == _without_graphs(comptoir, "big", mode), mode
+    assert len(_search(comptoir, "big", "dense", k=40)) == 40
+
+
+def test_the_statement_takes_the_graphs_candidates_only_at_the_companys_current_tag(
+    comptoir: Comptoir,
+) -> None:
+    comptoir.companies.create(company_id="big", name="Big", language="fr")
+    comptoir.companies.create(company_id="other", name="Other", language="fr")
+    _add(comptoir, "big", MIN_CHUNKS)
+    _add(comptoir, "other", MIN_CHUNKS)
+    assert comptoir.indexes.sync("big") == "created"  # PostgreSQL's own search: its HNSW index
+    comptoir.graphs.sync_all()
+    graph = comptoir.graphs.get("big")
+    assert graph is not None
+    documents, ordinals = graph.search(comptoir.embedder.embed_query(QUERY), 5)
+    nearest = list(zip(documents, ordinals, strict=True))
+    # current: the candidates, in the order given (here the graph's, reversed)
+    rows = _statement(comptoir, "big", graph.at, nearest[::-1])
+    assert [(r["document_id"], r["dense_rank"]) for r in rows] == [
+        (d, i + 1) for i, (d, _) in enumerate(nearest[::-1])
+    ]
+    assert all(r["graph_current"] for r in rows)
+    assert _branches(comptoir, "big", graph.at, nearest) == {"graph": True, "postgresql": False}
+    # another tag (a change since the graph was read): PostgreSQL's own dense leg, in the same statement
+    rows = _statement(comptoir, "big", graph.at + "0", nearest[::-1])
+    assert [r["document_id"] for r in rows] == documents and not any(r["graph_current"] for r in rows)
+    assert _branches(comptoir, "big", graph.at + "0", nearest) == {"graph": False, "postgresql": True}
+    # another company's candidates never show through, whatever the tag says
+    other = comptoir.graphs.get("other")
+    assert other is not None
+    theirs = list(zip(*other.search(comptoir.embedder.embed_query(QUERY), 5), strict=True))
+    assert _statement(comptoir, "big", graph.at, theirs) == []
+
+
+def test_a_stale_graph_costs_speed_not_answers_and_is_built_again(comptoir: Comptoir) -> None:
+    comptoir.companies.create(company_id="big", name="Big", language="fr")
+    _add(comptoir, "big", MIN_CHUNKS)
+    comptoir.graphs.sync_all()
+    before = comptoir.graphs.get("big")
+    assert before is not None
+    query = "Reçu 900 : remboursement sous quinze jours"
+    _add(comptoir, "big", 1, start=900, word="Reçu")  # the nearest chunk to the query is new
+    comptoir.graphs.start()
+    try:
+        found = _search(comptoir, "big", "dense", query)
+        assert found == _without_graphs(comptoir, "big", "dense", query)
+        assert found[0][0].startswith("Reçu numéro 900")
+        assert comptoir.graphs.wait_idle(60)  # the search found the graph stale and asked for it again
+        after = comptoir.graphs.get("big")
+        assert after is not None and after.at != before.at and len(after) == MIN_CHUNKS + 1
+        assert _search(comptoir, "big", "dense", query) == found
+        documents, _ = after.search(comptoir.embedder.embed_query(query), 1)
+        assert _statement(comptoir, "big", after.at, [(documents[0], 0)])[0]["text"].startswith(
+            "Reçu numéro 900"
+        )
+    finally:
+        comptoir.graphs.stop()
+
+
+def test_graphs_go_to_the_largest_companies_within_the_budget(
+    test_db: ClonedDatabase, tmp_path: Path, real_embedder: Embedder
+) -> None:
+    budget = graph_bytes(MIN_CHUNKS + 20, 384)  # room for the largest only
+    app = _comptoir(test_db, tmp_path, real_embedder, graph_memory_mb=1)
+    app.graphs.budget = budget
+    try:
+        for company, size in (("co-a", MIN_CHUNKS), ("co-b", MIN_CHUNKS + 20), ("co-c", MIN_CHUNKS - 1)):
+            app.companies.create(company_id=company, name=company, language="fr")
+            _add(app, company, size)
+        assert app.graphs.plan() == ["co-b"]
+        assert app.graphs.sync_all() == {"co-b": "built"}
+        app.graphs.budget = 2 * budget  # room for both: the next pass adds the smaller one
+        assert app.graphs.sync_all() == {"co-b": "kept", "co-a": "built"}
+        app.companies.delete(company_id="co-b")  # gone with its company
+        assert app.graphs.sync_all() == {"co-b": "dropped", "co-a": "kept"}
+        assert set(app.graphs.held()) == {"co-a"}
+        app.graphs.budget = 0  # none: the dense leg in PostgreSQL alone
+        assert app.graphs.sync_all() == {"co-a": "dropped"} and not app.graphs.held()
+        assert _search(app, "co-a", "dense") == _without_graphs(app, "co-a", "dense")
+    finally:
+        app.close()
+
+
+def test_the_server_builds_graphs_at_start_and_after_uploads(
+    test_db: ClonedDatabase, tmp_path: Path, real_embedder: Embedder
+) -> None:
+    """Through the HTTP API: a company grown past the threshold gets a graph, and its searches answer
+    as PostgreSQL alone does."""
+    app = _comptoir(test_db, tmp_path, real_embedder)
+    try:
+        with TestClient(create_app(app)) as client:
+            admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+            assert (
+                client.post("/v1/companies", json={"id": "big", "name": "Big"}, headers=admin).status_code
+                == 201
+            )
+            documents = [
+                {"title": f"Fiche {i}", "text": f"Article numéro {i} : prix {i * 100} FCFA."}
+                for i in range(MIN_CHUNKS)
+            ]
+            response = client.post(
+                "/v1/companies/big/documents", json={"documents": documents}, headers=admin
+            )
+            assert response.status_code == 200, response.text
+            assert app.graphs.wait_idle(60)
+            assert app.graphs.get("big") is not None
+            found = client.post("/v1/companies/big/search", json={"query": QUERY, "k": 10}, headers=admin)
+            assert found.status_code == 200, found.text
+            texts = [hit["text"] for hit in found.json()["results"]]
+            assert texts == [text for text, *_ in _without_graphs(app, "big", "hybrid")]
+    finally:
+        app.close()
+
+
+def test_the_command_line_lists_which_companies_get_a_graph(
+    test_db: ClonedDatabase, tmp_path: Path, comptoir: Comptoir
+) -> None:
+    comptoir.companies.create(company_id="big", name="Big", language="fr")
+    _add(comptoir, "big", MIN_CHUNKS)
+    env = _env(test_db, tmp_path, COMPTOIR_ANN_MIN_CHUNKS=str(MIN_CHUNKS), COMPTOIR_EMBEDDING_BACKEND="fake")
+    listed = CliRunner().invoke(main, ["index", "list"], env=env).output
+    assert listed == f"big\t{MIN_CHUNKS}\texact\tgin\tgraph\n"
+    env["COMPTOIR_GRAPH_MEMORY_MB"] = "0"
+    listed = CliRunner().invoke(main, ["index", "list"], env=env).output
+    assert listed == f"big\t{MIN_CHUNKS}\texact\tgin\t-\n"
+
+
+def test_the_embedding_model_still_exports_once_the_graph_library_is_loaded(tmp_path: Path) -> None:
+    """usearch carries its own C++ runtime; loaded before the system's, it made PyTorch's ONNX export of
+    the model spin forever (``graphs._system_cxx_runtime_first``). A fresh process, as a server starts."""
+    script = (
+        "import sys, pathlib\n"
+        "import comptoir.retrieval.graphs\n"
+        "from comptoir.config import Settings\n"
+        "from comptoir.embedding import build_embedder\n"
+        "home = pathlib.Path(sys.argv[1])\n"
+        "embedder = build_embedder(Settings(home=home / 'home', model_cache=home / 'models'))\n"
+        "print(embedder.embed(['Livraison à Cocody']).shape)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "(1, 384)", done.stderr[-2000:]

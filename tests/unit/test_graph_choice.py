@@ -1,0 +1,37 @@
+"""Which companies get a graph in a process's memory, and a graph's own search (no database)."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+
+from comptoir.retrieval.graphs import build_graph, choose, graph_bytes
+
+
+def test_the_largest_companies_first_within_the_budget() -> None:
+    sizes = {"a": 500, "b": 300, "c": 200, "d": 99, "e": 300}
+    room = graph_bytes(500 + 300, 8)
+    assert choose(sizes, min_chunks=100, budget=room, dims=8) == ["a", "b"]  # ties by id
+    # one that does not fit leaves room for smaller ones
+    assert choose(sizes, min_chunks=100, budget=graph_bytes(700, 8), dims=8) == ["a", "c"]
+    everyone = ["a", "b", "e", "c"]  # not "d", under the threshold
+    assert choose(sizes, min_chunks=100, budget=10**9, dims=8) == everyone
+    assert choose(sizes, min_chunks=100, budget=graph_bytes(499, 8), dims=8) == ["b"]
+    assert choose(sizes, min_chunks=100, budget=0, dims=8) == []
+
+
+def test_a_graph_finds_the_exact_nearest_keys_on_a_small_set() -> None:
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(300, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    documents = [uuid.uuid4() for _ in range(30)]
+    rows = [(documents[i % 30], i // 30, vectors[i]) for i in range(300)]
+    graph = build_graph("co", "tag", rows)
+    assert len(graph) == 300 and graph.at == "tag" and graph.dims == 16
+    query = rng.normal(size=16).astype(np.float32)
+    half = vectors.astype(np.float16).astype(np.float32)
+    nearest = np.argsort(-(half @ query.astype(np.float16).astype(np.float32)))[:10]
+    found = list(zip(*graph.search(query, 10), strict=True))
+    assert found == [(documents[i % 30], int(i // 30)) for i in nearest]
+    assert len(graph.search(query, 1000)[0]) == 300  # never more than it holds
