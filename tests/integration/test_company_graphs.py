@@ -147,6 +147,7 @@ def test_a_stale_graph_costs_speed_not_answers_and_is_built_again(comptoir: Comp
     assert before is not None
     query = "Reçu 900 : remboursement sous quinze jours"
     _add(comptoir, "big", 1, start=900, word="Reçu")  # the nearest chunk to the query is new
+    comptoir.graphs.rebuild_wait = 0.0  # rebuilt at once (below: held back)
     comptoir.graphs.start()
     try:
         found = _search(comptoir, "big", "dense", query)
@@ -162,6 +163,23 @@ def test_a_stale_graph_costs_speed_not_answers_and_is_built_again(comptoir: Comp
         )
     finally:
         comptoir.graphs.stop()
+
+
+def test_a_company_that_keeps_changing_is_served_by_postgresql_until_its_graph_may_be_rebuilt(
+    comptoir: Comptoir,
+) -> None:
+    comptoir.companies.create(company_id="big", name="Big", language="fr")
+    _add(comptoir, "big", MIN_CHUNKS)
+    assert comptoir.graphs.sync_all() == {"big": "built"}
+    comptoir.graphs.rebuild_wait = 1e9  # its last build was too recent
+    _add(comptoir, "big", 1, start=900, word="Reçu")
+    assert comptoir.graphs.sync_all() == {"big": "waiting"}
+    assert comptoir.graphs.get("big") is None and "big" in comptoir.graphs.held()  # kept aside, not searched
+    query = "Reçu 900 : remboursement sous quinze jours"
+    assert _search(comptoir, "big", "dense", query) == _without_graphs(comptoir, "big", "dense", query)
+    comptoir.graphs.rebuild_wait = 0.0
+    assert comptoir.graphs.sync_all() == {"big": "built"}
+    assert comptoir.graphs.get("big") is not None
 
 
 def test_graphs_go_to_the_largest_companies_within_the_budget(

@@ -61,23 +61,25 @@ GRAPH_EF_CONSTRUCTION = 128
 GRAPH_EF_SEARCH = 140
 #: how long a process goes without looking for other processes' changes
 REFRESH_S = 60.0
+#: the share of its time a process may spend rebuilding one company's graph: a graph found stale waits
+#: this many times its last build's length after that build (a company that keeps changing is served
+#: by PostgreSQL in between, never by a stale graph)
+REBUILD_WAIT = 10.0
+#: rows read at a time while a graph is built (a server-side cursor: the rows are never all in memory)
+_BATCH = 5000
 #: the memory a graph takes per vector beyond the vector itself: its neighbour lists and keys (measured:
 #: 982 bytes a 384-dimension vector in all, this says 992)
 _NODE_BYTES = 2 * GRAPH_M * 4 + 96
 
 _TENANTS = "SELECT tenant_id FROM tenants ORDER BY 1"
-_SIZE = """
-    SELECT coalesce(sum(chunk_count), 0)::bigint AS chunks,
-           (SELECT incarnation::text || ':' || knowledge_version FROM companies WHERE tenant_id = %(t)s) AS at
-    FROM documents WHERE tenant_id = %(t)s"""
-# the rows and the tag they are at, in one statement: one snapshot
-_ROWS = """
-    SELECT (SELECT incarnation::text || ':' || knowledge_version FROM companies
-            WHERE tenant_id = %(t)s) AS at,
-           document_id, ordinal, embedding
-    FROM chunks WHERE tenant_id = %(t)s"""
-#: the tag a search statement compares with the graph's (``comptoir.retrieval.search``)
+#: the company's tag: a search statement compares it with the graph's (``comptoir.retrieval.search``)
 TAG_SQL = "(SELECT incarnation::text || ':' || knowledge_version FROM companies WHERE tenant_id = %(tenant)s)"
+_SIZE = f"""
+    SELECT coalesce(sum(chunk_count), 0)::bigint AS chunks, {TAG_SQL} AS at,
+           (SELECT vector_dims(embedding) FROM chunks WHERE tenant_id = %(tenant)s LIMIT 1) AS dims
+    FROM documents WHERE tenant_id = %(tenant)s"""
+# the rows and the tag they are at, in one statement: one snapshot
+_ROWS = f"SELECT {TAG_SQL} AS at, document_id, ordinal, embedding FROM chunks WHERE tenant_id = %(tenant)s"
 
 
 def graph_bytes(chunks: int, dims: int) -> int:
@@ -118,14 +120,13 @@ class Graph:
         return [documents[i] for i in self.document_of[labels].tolist()], self.ordinals[labels].tolist()
 
 
-def build_graph(tenant_id: str, at: str, rows: list[tuple[uuid.UUID, int, np.ndarray]]) -> Graph:
-    """A company's graph from its ``(document, ordinal, vector)`` rows, read at the tag ``at``."""
-    vectors = np.stack([np.asarray(vector, dtype=np.float16) for _, _, vector in rows])
+def build_graph(tenant_id: str, at: str, keys: list[tuple[uuid.UUID, int]], vectors: np.ndarray) -> Graph:
+    """A company's graph from its chunks' ``(document, ordinal)`` keys and their vectors (one row
+    each), read at the tag ``at``."""
+    vectors = vectors.astype(np.float16, copy=False)
     positions: dict[uuid.UUID, int] = {}
-    document_of = np.fromiter(
-        (positions.setdefault(d, len(positions)) for d, _, _ in rows), np.int32, len(rows)
-    )
-    ordinals = np.fromiter((o for _, o, _ in rows), np.int32, len(rows))
+    document_of = np.fromiter((positions.setdefault(d, len(positions)) for d, _ in keys), np.int32, len(keys))
+    ordinals = np.fromiter((o for _, o in keys), np.int32, len(keys))
     index = Index(
         ndim=vectors.shape[1],
         metric="cos",
@@ -134,18 +135,17 @@ def build_graph(tenant_id: str, at: str, rows: list[tuple[uuid.UUID, int, np.nda
         expansion_add=GRAPH_EF_CONSTRUCTION,
         expansion_search=GRAPH_EF_SEARCH,
     )
-    index.add(
-        np.arange(len(rows), dtype=np.uint64), vectors, threads=0
-    )  # every core, as PostgreSQL's own builds
+    # on every core, as PostgreSQL's own builds; the binding lets other threads run meanwhile
+    index.add(np.arange(len(keys), dtype=np.uint64), vectors, threads=0)
     return Graph(tenant_id, at, vectors.shape[1], index, tuple(positions), document_of, ordinals)
 
 
-def choose(sizes: dict[str, int], *, min_chunks: int, budget: int, dims: int) -> list[str]:
-    """The companies that get a graph: from ``min_chunks`` chunks on, largest first, while together
-    their graphs take at most ``budget`` bytes (a company that does not fit leaves room for smaller
-    ones)."""
+def choose(sizes: dict[str, tuple[int, int]], *, min_chunks: int, budget: int) -> list[str]:
+    """The companies that get a graph, given each one's chunks and dimensions: from ``min_chunks``
+    chunks on, largest first, while together their graphs take at most ``budget`` bytes (a company
+    that does not fit leaves room for smaller ones)."""
     chosen: list[str] = []
-    for tenant, chunks in sorted(sizes.items(), key=lambda item: (-item[1], item[0])):
+    for tenant, (chunks, dims) in sorted(sizes.items(), key=lambda item: (-item[1][0], item[0])):
         if chunks < min_chunks:
             break
         size = graph_bytes(chunks, dims)
@@ -155,20 +155,31 @@ def choose(sizes: dict[str, int], *, min_chunks: int, budget: int, dims: int) ->
     return chosen
 
 
+@dataclass(frozen=True)
+class Size:
+    chunks: int
+    at: str | None  # its tag (None: gone)
+    dims: int
+
+
 class CompanyGraphs(Keeper):
     """The graphs this process holds, and the thread that keeps them; ``budget`` 0: none."""
 
     thread_name = "company graphs"
 
-    def __init__(self, db: Database, *, min_chunks: int, budget: int, dims: int = 384) -> None:
+    def __init__(
+        self, db: Database, *, min_chunks: int, budget: int, rebuild_wait: float = REBUILD_WAIT
+    ) -> None:
         self.db = db
         self.min_chunks = min_chunks
         #: bytes of graphs this process may hold (``graph_bytes``)
         self.budget = budget
-        #: the dimensions the budget is counted in (the default model's)
-        self.dims = dims
+        #: a stale graph is rebuilt once this many times its last build's length has passed since it
+        self.rebuild_wait = rebuild_wait
         super().__init__()
         self._graphs: dict[str, Graph] = {}
+        self._stale: dict[str, str] = {}  # a company's graph's tag that a search found out of date
+        self._built: dict[str, tuple[float, float]] = {}  # a company's last build: its end, its length
         self._asked = False
 
     @property
@@ -176,37 +187,48 @@ class CompanyGraphs(Keeper):
         return self.budget > 0 and self.min_chunks > 0
 
     def get(self, tenant_id: str) -> Graph | None:
-        """The company's graph, as last built (the search statement checks it is current)."""
-        return self._graphs.get(tenant_id)
+        """The company's graph as last built, unless a search found it stale (the search statement
+        checks it is current)."""
+        graph = self._graphs.get(tenant_id)
+        if graph is None or self._stale.get(tenant_id) == graph.at:
+            return None
+        return graph
+
+    def found_stale(self, tenant_id: str, graph: Graph) -> None:
+        """A search found the company changed since ``graph`` was read: searches leave it aside from now
+        on, and the keeper builds it again (``rebuild_wait``)."""
+        self._stale[tenant_id] = graph.at
+        self.schedule(tenant_id)
 
     def held(self) -> dict[str, Graph]:
         return dict(self._graphs)
 
     # -- keeping them ------------------------------------------------------------------------------
 
-    def sizes(self) -> dict[str, tuple[int, str | None]]:
-        """Every company's chunks and tag."""
+    def sizes(self) -> dict[str, Size]:
+        """Every company's chunks, tag and dimensions."""
         with self.db.global_() as conn:
             tenants = [r["tenant_id"] for r in conn.execute(_TENANTS)]
-        sizes: dict[str, tuple[int, str | None]] = {}
+        sizes: dict[str, Size] = {}
         for tenant in tenants:
             with self.db.tenant(tenant) as conn:
-                row = conn.execute(_SIZE, {"t": tenant}).fetchone()
-            if row is not None:
-                sizes[tenant] = (int(row["chunks"]), row["at"])
+                row = conn.execute(_SIZE, {"tenant": tenant}).fetchone()
+            if row is not None and row["dims"] is not None:
+                sizes[tenant] = Size(int(row["chunks"]), row["at"], int(row["dims"]))
         return sizes
 
-    def plan(self, sizes: dict[str, tuple[int, str | None]] | None = None) -> list[str]:
+    def plan(self, sizes: dict[str, Size] | None = None) -> list[str]:
         """The companies that get a graph in this process."""
         if not self.enabled:
             return []
         sizes = self.sizes() if sizes is None else sizes
-        counts = {tenant: chunks for tenant, (chunks, _) in sizes.items()}
-        return choose(counts, min_chunks=self.min_chunks, budget=self.budget, dims=self.dims)
+        counts = {tenant: (size.chunks, size.dims) for tenant, size in sizes.items()}
+        return choose(counts, min_chunks=self.min_chunks, budget=self.budget)
 
     def sync_all(self) -> dict[str, str]:
-        """Build the graphs of the companies ``plan`` chooses whose graph is absent or stale, drop the
-        others; what was done for each company that has or had one."""
+        """Build the graphs of the companies ``plan`` chooses whose graph is absent or stale (a stale one
+        once ``rebuild_wait`` allows), drop the others; what was done for each company that has or had
+        one: built, kept, waiting (stale, kept aside), dropped or skipped (emptied meanwhile)."""
         if not self.enabled:
             dropped = {tenant: "dropped" for tenant in self._graphs}
             self._graphs.clear()
@@ -215,40 +237,60 @@ class CompanyGraphs(Keeper):
         chosen = self.plan(sizes)
         outcomes: dict[str, str] = {}
         for tenant in [t for t in self._graphs if t not in chosen]:
-            del self._graphs[tenant]  # dropped first: room for the ones built next
+            self._forget(tenant)  # dropped first: room for the ones built next
             outcomes[tenant] = "dropped"
             logger.info("company graph dropped", extra={"tenant_id": tenant})
         for tenant in chosen:
             held = self._graphs.get(tenant)
-            if held is not None and held.at == sizes[tenant][1]:
+            if held is not None and held.at == sizes[tenant].at:
                 outcomes[tenant] = "kept"
-                continue
-            outcomes[tenant] = "built" if self._build(tenant) else "skipped"
+            elif held is not None and not self._may_rebuild(tenant):
+                self._stale[tenant] = held.at  # not searched meanwhile
+                outcomes[tenant] = "waiting"
+            else:
+                outcomes[tenant] = "built" if self._build(tenant) else "skipped"
         return outcomes
 
+    def _may_rebuild(self, tenant_id: str) -> bool:
+        ended, took = self._built.get(tenant_id, (-float("inf"), 0.0))
+        return time.monotonic() - ended >= self.rebuild_wait * took
+
+    def _forget(self, tenant_id: str) -> None:
+        self._graphs.pop(tenant_id, None)
+        self._stale.pop(tenant_id, None)
+
     def _build(self, tenant_id: str) -> bool:
-        """Read the company's rows and their tag in one statement, build its graph apart, swap it in."""
+        """Read the company's rows and their tag in one statement (a server-side cursor: a batch at a
+        time), build its graph apart, swap it in. The old graph serves until then."""
         started = time.perf_counter()
         at: str | None = None
-        rows: list[tuple[uuid.UUID, int, np.ndarray]] = []
-        with self.db.tenant(tenant_id) as conn, conn.cursor(binary=True) as cursor:
-            for row in cursor.execute(_ROWS, {"t": tenant_id}):
-                at = row["at"]
-                rows.append((row["document_id"], row["ordinal"], row["embedding"].to_numpy()))
-        if at is None or not rows:
-            self._graphs.pop(tenant_id, None)  # emptied, or gone
+        keys: list[tuple[uuid.UUID, int]] = []
+        parts: list[np.ndarray] = []
+        with self.db.tenant(tenant_id) as conn, conn.cursor("graph_rows", binary=True) as cursor:
+            cursor.execute(_ROWS, {"tenant": tenant_id})
+            while batch := cursor.fetchmany(_BATCH):
+                at = batch[0]["at"]
+                keys.extend((row["document_id"], row["ordinal"]) for row in batch)
+                parts.append(np.stack([row["embedding"].to_numpy() for row in batch]))
+        if at is None or not keys:
+            self._forget(tenant_id)  # emptied, or gone
             return False
         read = time.perf_counter()
-        graph = build_graph(tenant_id, at, rows)
-        del rows
+        vectors = np.concatenate(parts)
+        del parts
+        graph = build_graph(tenant_id, at, keys, vectors)
+        del keys, vectors
         self._graphs[tenant_id] = graph
+        self._stale.pop(tenant_id, None)
+        took = time.perf_counter() - read
+        self._built[tenant_id] = (time.monotonic(), took)
         logger.info(
             "company graph built",
             extra={
                 "tenant_id": tenant_id,
                 "chunks": len(graph),
                 "read_s": round(read - started, 1),
-                "build_s": round(time.perf_counter() - read, 1),
+                "build_s": round(took, 1),
             },
         )
         return True

@@ -207,7 +207,7 @@ SELECT f.document_id,
        (SELECT d.title FROM documents d WHERE d.tenant_id = %(tenant)s AND d.document_id = f.document_id)
            AS title,
        ch.text, f.score::float8 AS score, f.dense_rank, f.lexical_rank,
-       (1 - (ch.embedding <=> %(vector)s))::float8 AS similarity
+       (1 - (ch.embedding <=> %(vector)s))::float8 AS similarity{graph_current}
 FROM fused f
 JOIN chunks ch ON ch.tenant_id = %(tenant)s AND ch.document_id = f.document_id AND ch.ordinal = f.ordinal
 WHERE {same_model}
@@ -246,15 +246,15 @@ def search_sql(
     slots = {"tenant": tenant, "dims": sql.Literal(int(dims)), "same_model": sql.SQL(_SAME_MODEL)}
     if graph and mode != "fulltext":
         legs = [_GRAPH_DENSE] if mode == "dense" else [_COMPANY, _LEXICAL, _GRAPH_DENSE]
-        results = _RESULTS.replace(
-            "\nFROM fused f", ",\n       (SELECT current FROM graph) AS graph_current\nFROM fused f"
+        current = sql.SQL(",\n       (SELECT current FROM graph) AS graph_current")
+        return sql.SQL("WITH" + ",".join([*legs, _FUSED[mode]]) + _RESULTS).format(
+            **slots, graph_current=current
         )
-        return sql.SQL("WITH" + ",".join([*legs, _FUSED[mode]]) + results).format(**slots)
     if mode == "dense":
         return sql.SQL(_DENSE_ALONE).format(**slots)
     parts = {"hybrid": [_COMPANY, _LEXICAL, _DENSE], "fulltext": [_COMPANY, _LEXICAL]}
     ctes = ",".join(parts[mode] + [_FUSED[mode]])
-    return sql.SQL("WITH" + ctes + _RESULTS).format(**slots)
+    return sql.SQL("WITH" + ctes + _RESULTS).format(**slots, graph_current=sql.SQL(""))
 
 
 # The search statements run on their generic plan, prepared once per connection (psycopg prepares a
@@ -330,7 +330,7 @@ class IndexedCompanies(Protocol):
 
 class HeldGraphs(Protocol):
     def get(self, tenant_id: str) -> Graph | None: ...
-    def schedule(self, tenant_id: str | None = None) -> None: ...
+    def found_stale(self, tenant_id: str, graph: Graph) -> None: ...
 
 
 class Searcher:
@@ -429,7 +429,7 @@ class Searcher:
         if not rows and self.models:  # an empty company, or one embedded with another model: refused
             self.models.check(conn, tenant_id=tenant_id, model_id=model_id)
         if graph is not None and self.graphs and rows and not rows[0]["graph_current"]:
-            self.graphs.schedule(tenant_id)  # the company changed since: its graph is built again
+            self.graphs.found_stale(tenant_id, graph)  # the company changed since: built again
         hits = [SearchHit(**{key: v for key, v in row.items() if key != "graph_current"}) for row in rows]
         similarity_map = model.similarity_map if model else (1.0, 0.0)
         if similarity_map == (1.0, 0.0):
