@@ -21,7 +21,7 @@ from comptoir.cli import main
 from comptoir.db.bootstrap import DatabaseTarget
 from comptoir.db.database import Database
 from comptoir.embedding.base import Embedder
-from comptoir.retrieval.graphs import graph_bytes
+from comptoir.retrieval.graphs import Graph, graph_bytes
 from comptoir.retrieval.search import search_params, search_sql
 from tests.conftest import ADMIN_KEY, ClonedDatabase, make_settings
 from tests.integration.test_cli import _env
@@ -209,16 +209,27 @@ def test_graphs_go_to_the_largest_companies_within_the_budget(
 def test_the_server_builds_graphs_at_start_and_after_uploads(
     test_db: ClonedDatabase, tmp_path: Path, real_embedder: Embedder
 ) -> None:
-    """Through the HTTP API: a company grown past the threshold gets a graph, and its searches answer
-    as PostgreSQL alone does."""
-    app = _comptoir(test_db, tmp_path, real_embedder)
+    """Through the HTTP API: a company grown past the threshold gets a graph, and its searches and
+    chat answers walk it and answer as PostgreSQL alone does."""
+    app = _comptoir(test_db, tmp_path, real_embedder, cache_enabled=False)
+    walked: list[str] = []
+
+    class Watched:  # the process's graphs, noting each search that walks one
+        def get(self, tenant_id: str) -> Graph | None:
+            graph = app.graphs.get(tenant_id)
+            if graph is not None:
+                walked.append(tenant_id)
+            return graph
+
+        def found_stale(self, tenant_id: str, graph: Graph) -> None:
+            app.graphs.found_stale(tenant_id, graph)
+
+    app.searcher.graphs = Watched()
     try:
         with TestClient(create_app(app)) as client:
             admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-            assert (
-                client.post("/v1/companies", json={"id": "big", "name": "Big"}, headers=admin).status_code
-                == 201
-            )
+            created = client.post("/v1/companies", json={"id": "big", "name": "Big"}, headers=admin)
+            assert created.status_code == 201, created.text
             documents = [
                 {"title": f"Fiche {i}", "text": f"Article numéro {i} : prix {i * 100} FCFA."}
                 for i in range(MIN_CHUNKS)
@@ -232,7 +243,13 @@ def test_the_server_builds_graphs_at_start_and_after_uploads(
             found = client.post("/v1/companies/big/search", json={"query": QUERY, "k": 10}, headers=admin)
             assert found.status_code == 200, found.text
             texts = [hit["text"] for hit in found.json()["results"]]
+            assert walked == ["big"]
             assert texts == [text for text, *_ in _without_graphs(app, "big", "hybrid")]
+            key = {"Authorization": f"Bearer {created.json()['api_key']}"}
+            asked = {"company_id": "big", "user_id": "client-1", "message": "Prix de l'article numéro 12 ?"}
+            answered = client.post("/v1/chat", json=asked, headers=key)
+            assert answered.status_code == 200, answered.text
+            assert len(walked) > 1 and set(walked) == {"big"} and answered.json()["sources"]
     finally:
         app.close()
 
