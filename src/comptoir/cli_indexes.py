@@ -16,8 +16,8 @@ def index() -> None:
 @click.pass_context
 def index_list(ctx: click.Context) -> None:
     """Every company: chunks, its dense leg (hnsw: its own index, exact: a scan), its full-text leg
-    (postings: its own, gin: the shared index) and whether a server process holds its graph in memory
-    (graph, or -: COMPTOIR_GRAPH_MEMORY_MB goes to larger companies first)."""
+    (postings: its own, gin: the shared index) and whether a server process with these settings holds
+    its graph in memory (graph, or -: COMPTOIR_GRAPH_MEMORY_MB goes to larger companies first)."""
     with _comptoir(_settings(ctx), with_model=False) as app:
         graphs = set(app.graphs.plan())
         for company in app.companies.list():
