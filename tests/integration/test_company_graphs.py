@@ -105,7 +105,7 @@ def test_a_large_companys_graph_finds_what_postgresql_finds(comptoir: Comptoir) 
     assert graph is not None and len(graph) == MIN_CHUNKS + 10 and comptoir.graphs.get("small") is None
     for mode in ("dense", "hybrid", "fulltext"):
         assert _search(comptoir, "big", mode) == _without_graphs(comptoir, "big", mode), mode
-    assert len(_search(comptoir, "big", "dense", k=40)) == 40
+    assert len(_search(comptoir, "big", "dense", k=20)) == 20
 
 
 def test_the_statement_takes_the_graphs_candidates_only_at_the_companys_current_tag(
