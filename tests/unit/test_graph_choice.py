@@ -6,7 +6,7 @@ import uuid
 
 import numpy as np
 
-from comptoir.retrieval.graphs import build_graph, choose, graph_bytes
+from comptoir.retrieval.graphs import GRAPH_EF_SEARCH, build_graph, choose, graph_bytes
 
 
 def test_the_largest_companies_first_within_the_budget() -> None:
@@ -23,17 +23,40 @@ def test_the_largest_companies_first_within_the_budget() -> None:
     assert choose({**sizes, "b": (300, 32)}, min_chunks=100, budget=room) == ["a", "e"]
 
 
-def test_a_graph_finds_the_exact_nearest_keys_on_a_small_set() -> None:
-    rng = np.random.default_rng(1)
-    vectors = rng.normal(size=(300, 16)).astype(np.float32)
+def _points(count: int, dims: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(count, dims)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    documents = [uuid.uuid4() for _ in range(30)]
-    keys = [(documents[i % 30], i // 30) for i in range(300)]
-    graph = build_graph("co", "tag", keys, vectors)
-    assert len(graph) == 300 and graph.at == "tag" and graph.dims == 16
-    query = rng.normal(size=16).astype(np.float32)
+    return vectors, rng.normal(size=dims).astype(np.float32)
+
+
+def _nearest(vectors: np.ndarray, query: np.ndarray, n: int) -> list[int]:
+    """The exact nearest, in the half precision the graph holds."""
     half = vectors.astype(np.float16).astype(np.float32)
-    nearest = np.argsort(-(half @ query.astype(np.float16).astype(np.float32)))[:10]
+    return np.argsort(-(half @ query.astype(np.float16).astype(np.float32)))[:n].tolist()
+
+
+def test_a_graph_no_larger_than_a_walk_is_scanned_exactly() -> None:
+    vectors, query = _points(GRAPH_EF_SEARCH, 16, seed=1)
+    documents = [uuid.uuid4() for _ in range(10)]
+    keys = [(documents[i % 10], i // 10) for i in range(len(vectors))]
+    graph = build_graph("co", "tag", keys, vectors)
+    assert len(graph) == GRAPH_EF_SEARCH and graph.at == "tag" and graph.dims == 16
     found = list(zip(*graph.search(query, 10), strict=True))
-    assert found == [(documents[i % 30], int(i // 30)) for i in nearest]
-    assert 10 <= len(graph.search(query, 1000)[0]) <= 300  # never more than it holds (a walk, not a scan)
+    assert found == [keys[i] for i in _nearest(vectors, query, 10)]
+    assert len(graph.search(query, 1000)[0]) == GRAPH_EF_SEARCH  # never more than it holds
+
+
+def test_a_larger_graph_is_walked_and_finds_most_of_the_nearest() -> None:
+    vectors, query = _points(3000, 16, seed=2)
+    keys = [(uuid.uuid4(), i) for i in range(len(vectors))]
+    graph = build_graph("co", "tag", keys, vectors)
+    documents, ordinals = graph.search(query, 10)
+    found = list(zip(documents, ordinals, strict=True))
+    assert len(found) == 10 and len(set(found)) == 10
+    # a walk is approximate: it may miss one or two of the exact ten, never most of them
+    assert len(set(found) & {keys[i] for i in _nearest(vectors, query, 10)}) >= 7
+    similarity = vectors.astype(np.float16).astype(np.float32) @ query.astype(np.float16).astype(np.float32)
+    steps = np.diff(similarity[ordinals])
+    assert (steps <= 1e-3).all()  # nearest first, up to the graph's own half-precision rounding
+    assert 10 <= len(graph.search(query, 5000)[0]) <= 3000  # never more than it holds (a walk, not a scan)

@@ -112,10 +112,12 @@ class Graph:
         return graph_bytes(len(self), self.dims)
 
     def search(self, vector: np.ndarray, n: int) -> tuple[list[uuid.UUID], list[int]]:
-        """The keys of the ``n`` nearest chunks to ``vector`` (cosine), nearest first."""
+        """The keys of the ``n`` nearest chunks to ``vector`` (cosine), nearest first: a walk of the
+        graph, which may miss a few, or a scan of every node where a walk would visit them all anyway."""
         query = vector.astype(np.float16)
+        scan = len(self) <= GRAPH_EF_SEARCH
         with self.lock:
-            found = self.index.search(query, min(n, len(self)))
+            found = self.index.search(query, min(n, len(self)), exact=scan)
         labels = np.asarray(found.keys, dtype=np.int64)
         documents = self.documents
         return [documents[i] for i in self.document_of[labels].tolist()], self.ordinals[labels].tolist()
