@@ -36,6 +36,7 @@ from comptoir.owner.activity import Activity
 from comptoir.owner.feedback import FeedbackStore
 from comptoir.owner.questions import OwnerQuestions
 from comptoir.retrieval.ann import CompanyIndexes
+from comptoir.retrieval.graph_files import GraphFiles
 from comptoir.retrieval.graphs import CompanyGraphs
 from comptoir.retrieval.search import Searcher
 
@@ -105,7 +106,10 @@ class Comptoir:
             db, target.owner_url if target else None, min_chunks=settings.ann_min_chunks
         )
         self.graphs = CompanyGraphs(
-            db, min_chunks=settings.ann_min_chunks, budget=settings.graph_memory_mb * 1024 * 1024
+            db,
+            min_chunks=settings.ann_min_chunks,
+            budget=settings.graph_memory_mb * 1024 * 1024,
+            files=GraphFiles(settings.home / "graphs"),  # one per machine, mapped by all its processes
         )
         self.documents.on_committed = self._committed
         self.query_embedder = self.models.query_embedder(None)  # the default model's

@@ -71,8 +71,9 @@ class Settings(BaseSettings):
     graph_memory_mb: int = Field(
         default=512,
         ge=0,
-        description="memory each process gives the largest companies' in-memory graphs, from "
-        "ann_min_chunks chunks on, largest first (0: none; the dense leg in PostgreSQL alone)",
+        description="memory the largest companies' in-memory graphs take, from ann_min_chunks chunks "
+        "on, largest first; saved under home/graphs and mapped by every process of the machine (0: none; "
+        "the dense leg in PostgreSQL alone)",
     )
 
     max_request_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)

@@ -1,12 +1,14 @@
 """The largest companies' graphs in the process's memory: their searches find what PostgreSQL finds, a
 stale graph never changes an answer (the statement checks its tag and falls back in the same round
-trip), the keeper builds them within the budget, largest first, and drops them with their company."""
+trip), the keeper builds them within the budget, largest first, and drops them with their company; the
+processes of a machine build each graph once and map it from the data directory."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +23,8 @@ from comptoir.cli import main
 from comptoir.db.bootstrap import DatabaseTarget
 from comptoir.db.database import Database
 from comptoir.embedding.base import Embedder
-from comptoir.retrieval.graphs import Graph, graph_bytes
+from comptoir.retrieval.graph_files import GraphFiles
+from comptoir.retrieval.graphs import CompanyGraphs, Graph, graph_bytes
 from comptoir.retrieval.search import search_params, search_sql
 from tests.conftest import ADMIN_KEY, ClonedDatabase, make_settings
 from tests.integration.test_cli import _env
@@ -204,6 +207,74 @@ def test_graphs_go_to_the_largest_companies_within_the_budget(
         assert _search(app, "co-a", "dense") == _without_graphs(app, "co-a", "dense")
     finally:
         app.close()
+
+
+def _saved(comptoir: Comptoir) -> list[str]:
+    """The graphs saved in the data directory that every process of the machine shares."""
+    assert comptoir.graphs.files is not None
+    return sorted(p.name for p in comptoir.graphs.files.directory.iterdir() if p.is_dir())
+
+
+def test_the_processes_of_a_machine_build_a_graph_once_and_map_it(
+    comptoir: Comptoir, test_db: ClonedDatabase, tmp_path: Path, real_embedder: Embedder
+) -> None:
+    other = _comptoir(test_db, tmp_path, real_embedder)  # a second worker: the same data directory
+    try:
+        comptoir.companies.create(company_id="big", name="Big", language="fr")
+        _add(comptoir, "big", MIN_CHUNKS)
+        assert comptoir.graphs.sync_all() == {"big": "built"}
+        assert other.graphs.sync_all() == {"big": "opened"}  # mapped from the first one's files
+        mine, theirs = comptoir.graphs.get("big"), other.graphs.get("big")
+        assert mine is not None and theirs is not None and (theirs.at, len(theirs)) == (mine.at, len(mine))
+        assert _search(other, "big", "dense") == _search(comptoir, "big", "dense")
+        assert _search(other, "big", "dense") == _without_graphs(other, "big", "dense")
+        first = _saved(comptoir)
+        assert len(first) == 1
+        # a change: the process that passes first builds, the other maps what it saved
+        query = "Reçu 900 : remboursement sous quinze jours"
+        _add(comptoir, "big", 1, start=900, word="Reçu")
+        assert other.graphs.sync_all() == {"big": "built"}
+        assert comptoir.graphs.sync_all() == {"big": "opened"}
+        now = comptoir.graphs.get("big")
+        assert now is not None and now.at != mine.at and len(now) == MIN_CHUNKS + 1
+        assert _search(comptoir, "big", "dense", query) == _without_graphs(comptoir, "big", "dense", query)
+        assert _search(comptoir, "big", "dense", query)[0][0].startswith("Reçu numéro 900")
+        second = _saved(comptoir)
+        assert len(second) == 1 and second != first  # the old one removed...
+        assert len(mine.search(comptoir.embedder.embed_query(query), 5)[0]) == 5  # ...still read where mapped
+        # a restart maps the saved graph instead of building it again
+        restarted = _comptoir(test_db, tmp_path, real_embedder)
+        try:
+            assert restarted.graphs.sync_all() == {"big": "opened"}
+            assert _search(restarted, "big", "dense", query) == _search(comptoir, "big", "dense", query)
+        finally:
+            restarted.close()
+        comptoir.companies.delete(company_id="big")  # and the files go with their company
+        assert comptoir.graphs.sync_all() == {"big": "dropped"} and _saved(comptoir) == []
+    finally:
+        other.close()
+
+
+def test_a_process_waits_for_the_one_building_a_companys_graph_then_maps_it(comptoir: Comptoir) -> None:
+    comptoir.companies.create(company_id="big", name="Big", language="fr")
+    _add(comptoir, "big", MIN_CHUNKS)
+    files = comptoir.graphs.files
+    assert files is not None
+    building = GraphFiles(files.directory)  # another process: its own hold on the company's lock
+    alone = CompanyGraphs(comptoir.db, min_chunks=MIN_CHUNKS, budget=comptoir.graphs.budget)
+    outcomes: dict[str, str] = {}
+    waiting = threading.Thread(target=lambda: outcomes.update(comptoir.graphs.sync_all()))
+    with building.lock("big"):
+        waiting.start()
+        waiting.join(1.0)
+        assert waiting.is_alive() and comptoir.graphs.get("big") is None  # held at the lock
+        assert alone.sync_all() == {"big": "built"}
+        graph = alone.get("big")
+        assert graph is not None
+        building.save(graph)
+    waiting.join(60)
+    assert outcomes == {"big": "opened"}  # it found the other's graph saved, and built nothing
+    assert _search(comptoir, "big", "dense") == _without_graphs(comptoir, "big", "dense")
 
 
 def test_the_server_builds_graphs_at_start_and_after_uploads(

@@ -17,6 +17,8 @@ in PostgreSQL (its own index, or the exact scan): a stale graph costs speed, nev
 searcher then asks for a rebuild, which runs in this module's background thread, as does a pass over
 every company at start, after a change of this process's documents, and every ``REFRESH_S`` (another
 process's changes). The graph is built apart and swapped in whole: searches meanwhile walk the old one.
+Where the processes of a machine share a data directory (``comptoir.retrieval.graph_files``), one of them
+builds each graph and saves it, and every one of them maps it from there.
 
 A graph holds PostgreSQL's data, never the reverse: nothing is written from it, and a process without
 graphs (``COMPTOIR_GRAPH_MEMORY_MB=0``) answers the same questions from PostgreSQL alone.
@@ -31,11 +33,15 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from comptoir.db.database import Database
 from comptoir.retrieval.keeper import Keeper
+
+if TYPE_CHECKING:
+    from comptoir.retrieval.graph_files import GraphFiles
 
 
 def _system_cxx_runtime_first() -> None:
@@ -50,7 +56,7 @@ def _system_cxx_runtime_first() -> None:
 
 _system_cxx_runtime_first()
 
-from usearch.index import Index  # noqa: E402  (after the system's C++ runtime)
+from usearch.index import Index as Index  # noqa: E402  (after the system's C++ runtime; re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +106,8 @@ class Graph:
     documents: tuple[uuid.UUID, ...]
     document_of: np.ndarray
     ordinals: np.ndarray
+    #: how long its build took (seconds), which paces the next
+    build_s: float = 0.0
     #: one search at a time: the binding's search resizes the index's per-thread contexts and searches in
     #: the first, neither safe from two threads at once
     lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
@@ -138,9 +146,11 @@ def build_graph(tenant_id: str, at: str, keys: list[tuple[uuid.UUID, int]], vect
         expansion_add=GRAPH_EF_CONSTRUCTION,
         expansion_search=GRAPH_EF_SEARCH,
     )
+    started = time.perf_counter()
     # on every core, as PostgreSQL's own builds; the binding lets other threads run meanwhile
     index.add(np.arange(len(keys), dtype=np.uint64), vectors, threads=0)
-    return Graph(tenant_id, at, vectors.shape[1], index, tuple(positions), document_of, ordinals)
+    took = time.perf_counter() - started
+    return Graph(tenant_id, at, vectors.shape[1], index, tuple(positions), document_of, ordinals, took)
 
 
 def choose(sizes: dict[str, tuple[int, int]], *, min_chunks: int, budget: int) -> list[str]:
@@ -171,9 +181,18 @@ class CompanyGraphs(Keeper):
     thread_name = "company graphs"
 
     def __init__(
-        self, db: Database, *, min_chunks: int, budget: int, rebuild_wait: float = REBUILD_WAIT
+        self,
+        db: Database,
+        *,
+        min_chunks: int,
+        budget: int,
+        rebuild_wait: float = REBUILD_WAIT,
+        files: GraphFiles | None = None,
     ) -> None:
         self.db = db
+        #: where the machine's processes save the graphs they build and map the others' (None: each
+        #: process builds and holds its own)
+        self.files = files
         self.min_chunks = min_chunks
         #: bytes of graphs this process may hold (``graph_bytes``)
         self.budget = budget
@@ -231,27 +250,33 @@ class CompanyGraphs(Keeper):
     def sync_all(self) -> dict[str, str]:
         """Build the graphs of the companies ``plan`` chooses whose graph is absent or stale (a stale one
         once ``rebuild_wait`` allows), drop the others; what was done for each company that has or had
-        one: built, kept, waiting (stale, kept aside), dropped or skipped (emptied meanwhile)."""
+        one: built, opened (saved by another process, ``files``), kept, waiting (stale, kept aside),
+        dropped or skipped (emptied meanwhile)."""
         if not self.enabled:
             dropped = {tenant: "dropped" for tenant in self._graphs}
             self._graphs.clear()
             return dropped
+        started = time.time()
         sizes = self.sizes()
         chosen = self.plan(sizes)
+        if self.files is not None:  # the graphs no process of this machine should map any more
+            self.files.prune({tenant: at for tenant in chosen if (at := sizes[tenant].at)}, before=started)
         outcomes: dict[str, str] = {}
         for tenant in [t for t in self._graphs if t not in chosen]:
             self._forget(tenant)  # dropped first: room for the ones built next
             outcomes[tenant] = "dropped"
             logger.info("company graph dropped", extra={"tenant_id": tenant})
         for tenant in chosen:
-            held = self._graphs.get(tenant)
-            if held is not None and held.at == sizes[tenant].at:
+            held, at = self._graphs.get(tenant), sizes[tenant].at
+            if held is not None and held.at == at:
                 outcomes[tenant] = "kept"
+            elif self._open(tenant, at):  # saved by another process of the machine, or before a restart
+                outcomes[tenant] = "opened"
             elif held is not None and not self._may_rebuild(tenant):
                 self._stale[tenant] = held.at  # not searched meanwhile
                 outcomes[tenant] = "waiting"
             else:
-                outcomes[tenant] = "built" if self._build(tenant) else "skipped"
+                outcomes[tenant] = self._build_and_save(tenant, at)
         return outcomes
 
     def _may_rebuild(self, tenant_id: str) -> bool:
@@ -262,9 +287,37 @@ class CompanyGraphs(Keeper):
         self._graphs.pop(tenant_id, None)
         self._stale.pop(tenant_id, None)
 
-    def _build(self, tenant_id: str) -> bool:
+    def _swap(self, graph: Graph) -> None:
+        self._graphs[graph.tenant_id] = graph
+        self._stale.pop(graph.tenant_id, None)
+        # its build's length paces the next, wherever it was built
+        self._built[graph.tenant_id] = (time.monotonic(), graph.build_s)
+
+    def _open(self, tenant_id: str, at: str | None) -> bool:
+        graph = self.files.open(tenant_id, at) if self.files is not None and at is not None else None
+        if graph is None:
+            return False
+        self._swap(graph)
+        logger.info("company graph opened", extra={"tenant_id": tenant_id, "chunks": len(graph)})
+        return True
+
+    def _build_and_save(self, tenant_id: str, at: str | None) -> str:
+        """Build the company's graph here (``_build``) and save it for the machine's other processes,
+        under the company's lock: one that waited on it opens the graph saved meanwhile instead."""
+        if self.files is None:
+            return self._build(tenant_id)
+        with self.files.lock(tenant_id):
+            if self._open(tenant_id, at):
+                return "opened"
+            outcome = self._build(tenant_id)
+            built = self._graphs.get(tenant_id)
+            if outcome == "built" and built is not None:
+                self._graphs[tenant_id] = self.files.save(built)
+            return outcome
+
+    def _build(self, tenant_id: str) -> str:
         """Read the company's rows and their tag in one statement (a server-side cursor: a batch at a
-        time), build its graph apart, swap it in. The old graph serves until then."""
+        time), build its graph apart, swap it in: built, or skipped (no rows)."""
         started = time.perf_counter()
         at: str | None = None
         keys: list[tuple[uuid.UUID, int]] = []
@@ -277,26 +330,23 @@ class CompanyGraphs(Keeper):
                 parts.append(np.stack([row["embedding"].to_numpy() for row in batch]))
         if at is None or not keys:
             self._forget(tenant_id)  # emptied, or gone
-            return False
+            return "skipped"
         read = time.perf_counter()
         vectors = np.concatenate(parts)
         del parts
         graph = build_graph(tenant_id, at, keys, vectors)
         del keys, vectors
-        self._graphs[tenant_id] = graph
-        self._stale.pop(tenant_id, None)
-        took = time.perf_counter() - read
-        self._built[tenant_id] = (time.monotonic(), took)
+        self._swap(graph)
         logger.info(
             "company graph built",
             extra={
                 "tenant_id": tenant_id,
                 "chunks": len(graph),
                 "read_s": round(read - started, 1),
-                "build_s": round(took, 1),
+                "build_s": round(graph.build_s, 1),
             },
         )
-        return True
+        return "built"
 
     # -- in the background -------------------------------------------------------------------------
 

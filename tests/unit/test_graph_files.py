@@ -1,0 +1,54 @@
+"""Graphs saved for the processes of a machine: saved whole, mapped back, pruned (no database)."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from comptoir.retrieval.graph_files import GraphFiles
+from comptoir.retrieval.graphs import GRAPH_EF_SEARCH, Graph, build_graph
+
+
+def _graph(tenant: str, at: str, count: int = 500, seed: int = 3) -> Graph:
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(count, 16)).astype(np.float32)
+    documents = [uuid.uuid4() for _ in range(count // 5)]
+    return build_graph(tenant, at, [(documents[i % len(documents)], i // 5) for i in range(count)], vectors)
+
+
+def test_a_saved_graph_is_mapped_back_whole(tmp_path: Path) -> None:
+    files = GraphFiles(tmp_path / "graphs")
+    built = _graph("co", "1:7")
+    with files.lock("co"):
+        saved = files.save(built)
+    assert saved is not built and saved.index is not built.index  # the files' mapping, not the build
+    opened = files.open("co", "1:7")
+    assert opened is not None
+    for graph in (saved, opened):
+        assert (graph.tenant_id, graph.at, graph.dims, len(graph)) == ("co", "1:7", 16, 500)
+        assert graph.documents == built.documents and graph.build_s == built.build_s
+        assert graph.index.expansion_search == GRAPH_EF_SEARCH
+    query = np.random.default_rng(4).normal(size=16).astype(np.float32)
+    assert opened.search(query, 10) == built.search(query, 10)
+    assert files.open("co", "1:8") is None and files.open("other", "1:7") is None  # another tag, company
+
+
+def test_pruning_keeps_the_current_graphs_and_any_saved_since(tmp_path: Path) -> None:
+    files = GraphFiles(tmp_path / "graphs")
+    for tenant, at in (("a", "1:1"), ("a", "1:2"), ("b", "1:1")):
+        files.save(_graph(tenant, at, count=50))
+    old = time.time() - 60
+    for path in files.directory.iterdir():
+        os.utime(path, (old, old))
+    files.save(_graph("c", "1:1", count=50))  # saved after the pass began: its tag may be newer
+    (files.directory / "x.building").mkdir()  # a build in progress
+    started = time.time() - 1
+    removed = files.prune({"a": "1:2"}, before=started)
+    assert sorted(removed) == sorted([files.path("a", "1:1"), files.path("b", "1:1")])
+    assert files.open("a", "1:2") is not None and files.open("c", "1:1") is not None
+    assert (files.directory / "x.building").is_dir()
+    assert files.open("a", "1:1") is None
