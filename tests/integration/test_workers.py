@@ -10,6 +10,7 @@ answered (its pid): so a client is pinned to each worker and checked to still be
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -266,3 +267,33 @@ def test_each_worker_gets_its_share_of_the_cores_for_onnx_runtime(tmp_path: Path
     assert worker_settings(Settings(home=tmp_path), 2).embedding_threads == max(1, cores // 2)
     assert worker_settings(Settings(home=tmp_path), 4 * cores).embedding_threads == 1
     assert worker_settings(Settings(home=tmp_path, embedding_threads=3), 2).embedding_threads == 3
+
+
+@pytest.mark.slow
+def test_two_workers_build_a_large_companys_graph_once_and_both_map_it(tmp_path: Path) -> None:
+    """The graph files (``comptoir.retrieval.graph_files``) between real processes: two workers starting
+    together with no graph saved, one builds while the other waits on the company's lock, then maps it."""
+    env = {**FAST, "COMPTOIR_ANN_MIN_CHUNKS": "30"}
+    serve = ServeProcess(tmp_path / "home", "--workers", "2", ready_line=ALL_SERVING, **env).wait_ready()
+    try:
+        admin = {"Authorization": f"Bearer {(serve.home / 'admin-key').read_text().strip()}"}
+        documents = [
+            {"title": f"Fiche {i}", "text": f"Article numéro {i} : prix {i * 100} FCFA."} for i in range(30)
+        ]
+        with httpx.Client(base_url=serve.base_url, timeout=60) as client:
+            created = client.post("/v1/companies", json={"id": "big", "name": "Big"}, headers=admin)
+            assert created.status_code == 201, created.text
+            added = client.post("/v1/companies/big/documents", json={"documents": documents}, headers=admin)
+            assert added.status_code == 200, added.text
+        assert wait_until(lambda: "company graph built" in serve.output, 60), serve.output
+    finally:
+        assert serve.stop() == 0, serve.output
+    shutil.rmtree(serve.home / "graphs")
+    again = ServeProcess(serve.home, "--workers", "2", ready_line=ALL_SERVING, **env).wait_ready()
+    try:
+        assert wait_until(lambda: "company graph opened" in again.output, 60), again.output
+        assert again.output.count("company graph built") == 1, again.output
+        assert again.output.count("company graph opened") == 1, again.output
+        assert len([p for p in (serve.home / "graphs").iterdir() if p.is_dir()]) == 1
+    finally:
+        assert again.stop() == 0, again.output
