@@ -37,6 +37,18 @@ def test_a_saved_graph_is_mapped_back_whole(tmp_path: Path) -> None:
     assert files.open("co", "1:8") is None and files.open("other", "1:7") is None  # another tag, company
 
 
+def test_a_damaged_graph_is_not_opened_and_is_saved_again(tmp_path: Path) -> None:
+    files = GraphFiles(tmp_path / "graphs")
+    built = _graph("co", "1:7", count=50)
+    files.save(built)
+    for index_file in files.path("co", "1:7").glob("*.usearch"):
+        index_file.write_bytes(index_file.read_bytes()[:100])  # a disk that filled up, say
+    assert files.open("co", "1:7") is None
+    with files.lock("co"):
+        saved = files.save(built)
+    assert saved is not built and files.open("co", "1:7") is not None
+
+
 def test_pruning_keeps_the_current_graphs_and_any_saved_since(tmp_path: Path) -> None:
     files = GraphFiles(tmp_path / "graphs")
     for tenant, at in (("a", "1:1"), ("a", "1:2"), ("b", "1:1")):

@@ -75,7 +75,7 @@ class GraphFiles:
                 # named by its build: keys and graph from one directory, never one replaced meanwhile
                 index_file = path / str(keys["index"])
             index = Index.restore(str(index_file), view=True)
-        except (OSError, ValueError, KeyError):  # absent, or replaced and removed since
+        except (OSError, ValueError, KeyError, RuntimeError):  # absent, removed since, or damaged
             return None
         if index is None:
             return None
