@@ -57,10 +57,13 @@ def test_pruning_keeps_the_current_graphs_and_any_saved_since(tmp_path: Path) ->
     for path in files.directory.iterdir():
         os.utime(path, (old, old))
     files.save(_graph("c", "1:1", count=50))  # saved after the pass began: its tag may be newer
-    (files.directory / "x.building").mkdir()  # a build in progress
+    building, left = (files.path(tenant, "1:9").with_suffix(".building") for tenant in ("d", "e"))
+    building.mkdir()  # a build in progress, under its company's lock
+    left.mkdir()  # one whose process died: its company's lock is free
     started = time.time() - 1
-    removed = files.prune({"a": "1:2"}, before=started)
-    assert sorted(removed) == sorted([files.path("a", "1:1"), files.path("b", "1:1")])
+    with files.lock("d"):
+        removed = files.prune({"a": "1:2"}, before=started)
+    assert sorted(removed) == sorted([files.path("a", "1:1"), files.path("b", "1:1"), left])
     assert files.open("a", "1:2") is not None and files.open("c", "1:1") is not None
-    assert (files.directory / "x.building").is_dir()
+    assert building.is_dir() and not left.exists()
     assert files.open("a", "1:1") is None

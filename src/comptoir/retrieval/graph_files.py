@@ -54,11 +54,22 @@ class GraphFiles:
     @contextmanager
     def lock(self, tenant_id: str) -> Iterator[None]:
         """The company's graph is built by one process at a time: the others wait here."""
+        with self._locked(_digest(tenant_id), wait=True):
+            yield
+
+    @contextmanager
+    def _locked(self, company: str, *, wait: bool) -> Iterator[bool]:
+        """The lock of the company whose name's digest is ``company``: held (True), or, without
+        ``wait``, False at once when another holds it."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        with open(self.directory / f"{_digest(tenant_id)}.lock", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        with open(self.directory / f"{company}.lock", "a") as handle:
             try:
-                yield
+                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -112,14 +123,21 @@ class GraphFiles:
 
     def prune(self, keep: dict[str, str], *, before: float) -> list[Path]:
         """Remove the saved graphs other than the companies' in ``keep`` at their tags, that were saved
-        before ``before`` (a wall-clock time: one saved since may be at a tag newer than ``keep``'s).
-        Processes that map a removed graph keep reading it until they let it go."""
+        before ``before`` (a wall-clock time: one saved since may be at a tag newer than ``keep``'s),
+        and builds left unfinished (their company's lock free). Processes that map a removed graph keep
+        reading it until they let it go."""
         if not self.directory.is_dir():
             return []
         wanted = {self.path(tenant, at).name for tenant, at in keep.items()}
         removed: list[Path] = []
         for entry in self.directory.iterdir():
-            if not entry.is_dir() or entry.name in wanted or entry.name.endswith(".building"):
+            if not entry.is_dir() or entry.name in wanted:
+                continue
+            if entry.name.endswith(".building"):  # left by a process that died building, if unlocked
+                with self._locked(entry.name.partition("-")[0], wait=False) as unused:
+                    if unused:
+                        shutil.rmtree(entry, ignore_errors=True)
+                        removed.append(entry)
                 continue
             try:
                 if entry.stat().st_mtime >= before:
