@@ -69,3 +69,12 @@ def test_pruning_keeps_the_current_graphs_and_any_saved_since(tmp_path: Path) ->
     assert files.open("a", "1:2") is not None and files.open("c", "1:1") is not None
     assert building.is_dir() and not left.exists()
     assert files.open("a", "1:1") is None
+
+
+def test_a_directory_that_cannot_be_written_leaves_each_process_its_own_graph(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    files = GraphFiles(tmp_path / "a-file" / "graphs")  # under a file: never a directory
+    built = _graph("co", "1:7", count=50)
+    with files.lock("co"):  # the build goes on, alone
+        assert files.save(built) is built
+    assert files.open("co", "1:7") is None and files.prune({}, before=time.time()) == []

@@ -60,9 +60,16 @@ class GraphFiles:
     @contextmanager
     def _locked(self, company: str, *, wait: bool) -> Iterator[bool]:
         """The lock of the company whose name's digest is ``company``: held (True), or, without
-        ``wait``, False at once when another holds it."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with open(self.directory / f"{company}.lock", "a") as handle:
+        ``wait``, False at once when another holds it. A directory that cannot be written is no reason
+        to stop building: a build goes on alone (True), and nothing is removed (False)."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            handle = open(self.directory / f"{company}.lock", "a")  # noqa: SIM115  (closed below)
+        except OSError:
+            logger.warning("the graphs' directory cannot be written", extra={"path": str(self.directory)})
+            yield wait
+            return
+        with handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -115,7 +122,7 @@ class GraphFiles:
             )
             shutil.rmtree(final, ignore_errors=True)
             os.rename(building, final)  # whole, or not at all
-        except OSError:
+        except (OSError, RuntimeError):  # the library's own errors (a full disk) are RuntimeErrors
             logger.exception("saving a company graph failed: this process keeps its own")
             shutil.rmtree(building, ignore_errors=True)
             return graph
