@@ -124,16 +124,18 @@ def test_the_statement_takes_the_graphs_candidates_only_at_the_companys_current_
     assert graph is not None
     documents, ordinals = graph.search(comptoir.embedder.embed_query(QUERY), 5)
     nearest = list(zip(documents, ordinals, strict=True))
-    # current: the candidates, in the order given (here the graph's, reversed)
-    rows = _statement(comptoir, "big", graph.at, nearest[::-1])
-    assert [(r["document_id"], r["dense_rank"]) for r in rows] == [
-        (d, i + 1) for i, (d, _) in enumerate(nearest[::-1])
-    ]
+    # current: the candidates given and no others, whatever their order, ranked by their exact distance
+    given = nearest[:1:-1]  # the graph's last three, reversed
+    rows = _statement(comptoir, "big", graph.at, given)
+    assert {r["document_id"] for r in rows} == {d for d, _ in given} and len(rows) == 3
+    assert [r["dense_rank"] for r in rows] == [1, 2, 3]
+    assert [r["similarity"] for r in rows] == sorted((r["similarity"] for r in rows), reverse=True)
     assert all(r["graph_current"] for r in rows)
     assert _branches(comptoir, "big", graph.at, nearest) == {"graph": True, "postgresql": False}
     # another tag (a change since the graph was read): PostgreSQL's own dense leg, in the same statement
-    rows = _statement(comptoir, "big", graph.at + "0", nearest[::-1])
-    assert [r["document_id"] for r in rows] == documents and not any(r["graph_current"] for r in rows)
+    rows = _statement(comptoir, "big", graph.at + "0", given)
+    assert len(rows) == 5 and not any(r["graph_current"] for r in rows)
+    assert {r["document_id"] for r in rows} - {d for d, _ in given}  # the nearest of all, not of the three
     assert _branches(comptoir, "big", graph.at + "0", nearest) == {"graph": False, "postgresql": True}
     # another company's candidates never show through, whatever the tag says
     other = comptoir.graphs.get("other")

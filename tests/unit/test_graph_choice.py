@@ -6,7 +6,7 @@ import uuid
 
 import numpy as np
 
-from comptoir.retrieval.graphs import GRAPH_EF_SEARCH, build_graph, choose, graph_bytes
+from comptoir.retrieval.graphs import GRAPH_EF_SEARCH, GRAPH_RANKED, build_graph, choose, graph_bytes
 
 
 def test_the_largest_companies_first_within_the_budget() -> None:
@@ -31,9 +31,8 @@ def _points(count: int, dims: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _nearest(vectors: np.ndarray, query: np.ndarray, n: int) -> list[int]:
-    """The exact nearest, in the half precision the graph holds."""
-    half = vectors.astype(np.float16).astype(np.float32)
-    return np.argsort(-(half @ query.astype(np.float16).astype(np.float32)))[:n].tolist()
+    """The exact nearest (cosine: the vectors are at unit length)."""
+    return np.argsort(-(vectors @ query))[:n].tolist()
 
 
 def test_a_graph_no_larger_than_a_walk_is_scanned_exactly() -> None:
@@ -42,8 +41,11 @@ def test_a_graph_no_larger_than_a_walk_is_scanned_exactly() -> None:
     keys = [(documents[i % 10], i // 10) for i in range(len(vectors))]
     graph = build_graph("co", "tag", keys, vectors)
     assert len(graph) == GRAPH_EF_SEARCH and graph.at == "tag" and graph.dims == 16
-    found = list(zip(*graph.search(query, 10), strict=True))
-    assert found == [keys[i] for i in _nearest(vectors, query, 10)]
+    found = list(zip(*graph.search(query, GRAPH_RANKED), strict=True))
+    assert len(found) == GRAPH_RANKED
+    # a scan of 8-bit vectors: the exact ten among the candidates, which the search statement ranks exactly
+    assert {keys[i] for i in _nearest(vectors, query, 10)} <= set(found)
+    assert found[0] == keys[_nearest(vectors, query, 1)[0]]
     assert len(graph.search(query, 1000)[0]) == GRAPH_EF_SEARCH  # never more than it holds
 
 
@@ -56,7 +58,18 @@ def test_a_larger_graph_is_walked_and_finds_most_of_the_nearest() -> None:
     assert len(found) == 10 and len(set(found)) == 10
     # a walk is approximate: it may miss one or two of the exact ten, never most of them
     assert len(set(found) & {keys[i] for i in _nearest(vectors, query, 10)}) >= 7
-    similarity = vectors.astype(np.float16).astype(np.float32) @ query.astype(np.float16).astype(np.float32)
+    similarity = vectors @ (query / np.linalg.norm(query))
     steps = np.diff(similarity[ordinals])
-    assert (steps <= 1e-3).all()  # nearest first, up to the graph's own half-precision rounding
+    assert (steps <= 1e-2).all()  # nearest first, up to the 8-bit vectors' rounding (a 254th a coordinate)
     assert 10 <= len(graph.search(query, 5000)[0]) <= 3000  # never more than it holds (a walk, not a scan)
+
+
+def test_an_8_bit_graph_keeps_the_cosine_of_vectors_at_any_length() -> None:
+    """The 8-bit cast expects unit vectors: the graph scales each one, so a vector's length (an
+    embedder that does not normalise) changes nothing."""
+    vectors, query = _points(GRAPH_EF_SEARCH, 16, seed=3)
+    lengths = np.random.default_rng(4).uniform(0.01, 50, size=(len(vectors), 1)).astype(np.float32)
+    keys = [(uuid.uuid4(), i) for i in range(len(vectors))]
+    unit = build_graph("co", "tag", keys, vectors).search(query, GRAPH_RANKED)
+    scaled = build_graph("co", "tag", keys, vectors * lengths).search(query * 40, GRAPH_RANKED)
+    assert unit == scaled

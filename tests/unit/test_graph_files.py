@@ -8,7 +8,9 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from comptoir.retrieval import graph_files
 from comptoir.retrieval.graph_files import GraphFiles
 from comptoir.retrieval.graphs import GRAPH_EF_SEARCH, Graph, build_graph
 
@@ -78,3 +80,16 @@ def test_a_directory_that_cannot_be_written_leaves_each_process_its_own_graph(tm
     with files.lock("co"):  # the build goes on, alone
         assert files.save(built) is built
     assert files.open("co", "1:7") is None and files.prune({}, before=time.time()) == []
+
+
+def test_a_graph_saved_in_another_format_is_never_opened_and_is_pruned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = GraphFiles(tmp_path / "graphs")
+    monkeypatch.setattr(graph_files, "GRAPH_FORMAT", "f16-m16-ef128")  # saved by an earlier server
+    files.save(_graph("co", "1:7", count=50))
+    assert files.open("co", "1:7") is not None
+    monkeypatch.undo()
+    assert files.open("co", "1:7") is None  # built again in this server's format...
+    assert [path.name for path in files.prune({"co": "1:7"}, before=time.time() + 1)] != []  # ...and removed
+    assert list(files.directory.glob("*-*")) == []

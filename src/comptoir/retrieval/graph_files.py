@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from comptoir.retrieval.graphs import GRAPH_EF_SEARCH, Graph, Index
+from comptoir.retrieval.graphs import GRAPH_EF_SEARCH, GRAPH_FORMAT, Graph, Index
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +48,10 @@ class GraphFiles:
         self.directory = directory
 
     def path(self, tenant_id: str, at: str) -> Path:
-        """Where the company's graph at the tag ``at`` is saved: its company's name, then its tag's."""
-        return self.directory / f"{_digest(tenant_id)}-{_digest(tenant_id, at)}"
+        """Where the company's graph at the tag ``at`` is saved: its company's name, then its tag's and
+        the graphs' format's (a graph saved by a server that built them otherwise is never opened, and is
+        pruned)."""
+        return self.directory / f"{_digest(tenant_id)}-{_digest(tenant_id, at, GRAPH_FORMAT)}"
 
     @contextmanager
     def lock(self, tenant_id: str) -> Iterator[None]:

@@ -1,18 +1,18 @@
 """Hybrid search in one SQL round trip; each mode computes only its own legs.
 
-Dense leg: cosine distance on ``halfvec`` over the company's own chunks: an exact scan reached through the
-``(tenant_id, ...)`` primary key, or, for a large company, its own HNSW index
+Dense leg: cosine distance on ``halfvec`` over the company's own chunks: an exact scan reached through
+the ``(tenant_id, ...)`` primary key, or, for a large company, its own HNSW index
 (``comptoir.retrieval.ann``); for the largest companies, a graph this process holds in memory
-(``comptoir.retrieval.graphs``), walked before the statement, which reads its candidates by key while the
-company is at the graph's tag and otherwise runs the leg itself. Full-text leg: the company's language
-configuration with accents folded; the question's terms are OR-ed (a question rarely repeats every word of
-its answer) and ranked by BM25 from the company's own statistics. The two rankings are fused by weighted
-reciprocal rank fusion: each company may lean on one leg (``companies.dense_weight``, the dense leg's
-share; equal by default). Both legs are scoped to the tenant before ranking, so a company with k chunks
-always gets k results. Dense mode alone is one index scan that reads the chunks' text and distance as it
-goes, and their documents' titles by key. Every statement also checks that the company's vectors come from
-the question's model: none returns a row otherwise, and only then does the searcher ask why (the check has
-no round trip of its own).
+(``comptoir.retrieval.graphs``), walked before the statement, which reads its candidates by key and ranks
+them by their exact distance while the company is at the graph's tag, and otherwise runs the leg itself.
+Full-text leg: the company's language configuration with accents folded; the question's terms are OR-ed
+(a question rarely repeats every word of its answer) and ranked by BM25 from the company's own
+statistics. The two rankings are fused by weighted reciprocal rank fusion: each company may lean on one
+leg (``companies.dense_weight``, the dense leg's share; equal by default). Both legs are scoped to the
+tenant before ranking, so a company with k chunks always gets k results. Dense mode alone is one index
+scan that reads the chunks' text and distance as it goes, and their documents' titles by key. Every
+statement also checks that the company's vectors come from the question's model: none returns a row
+otherwise, and only then does the searcher ask why (the check has no round trip of its own).
 
 A company larger than ``LEXICAL_BUDGET`` chunks ranks by its rarer query terms only, as long as their
 document frequencies add up to at most the budget (the rarest always counts): a smaller company (every
@@ -58,7 +58,7 @@ from comptoir.embedding.base import Vectors, calibrate
 from comptoir.embedding.cached import QueryEmbedder
 from comptoir.embedding.models import ModelRegistry
 from comptoir.errors import InvalidInput
-from comptoir.retrieval.graphs import TAG_SQL, Graph
+from comptoir.retrieval.graphs import GRAPH_RANKED, TAG_SQL, Graph
 
 Mode = Literal["hybrid", "dense", "fulltext"]
 RRF_K = 60
@@ -150,24 +150,34 @@ dense AS (
         WHERE tenant_id = {tenant} ORDER BY distance LIMIT %(candidates)s
     ) d
 )"""
-# A company whose graph this process holds (``comptoir.retrieval.graphs``): the graph's candidates, in its
-# order, while the company is still at the graph's tag; otherwise, in the same statement, the dense leg
-# above (a one-time filter: the branch not taken never reads a row).
+# A company whose graph this process holds (``comptoir.retrieval.graphs``): the chunks the graph's walk
+# found, ranked by their exact distance, while the company is still at the graph's tag; otherwise, in the
+# same statement, the dense leg above (a one-time filter: the branch not taken never reads a row).
 _GRAPH = """
 graph AS (SELECT coalesce({tag} = %(graph_at)s, false) AS current)"""
-_GRAPH_DENSE = """
+
+
+def _graph_dense(column: str, kept: str, limit: str) -> str:
+    """The dense leg of a company whose graph this process holds, reading ``column`` beside each chunk's
+    key, keeping ``kept`` with its rank, and the ``limit`` (a parameter's name) nearest."""
+    return f"""
 dense AS (
-    SELECT g.document_id, g.ordinal, g.rank
-    FROM unnest(%(graph_documents)s::uuid[], %(graph_ordinals)s::integer[])
-         WITH ORDINALITY AS g(document_id, ordinal, rank)
-    WHERE (SELECT current FROM graph)
-    UNION ALL
-    SELECT document_id, ordinal, row_number() OVER (ORDER BY distance) AS rank FROM (
-        SELECT document_id, ordinal, embedding::halfvec({dims}) <=> %(vector)s AS distance FROM chunks
-        WHERE tenant_id = {tenant} AND NOT (SELECT current FROM graph)
-        ORDER BY distance LIMIT %(candidates)s
+    SELECT {kept}, row_number() OVER (ORDER BY distance) AS rank FROM (
+        (SELECT ch.document_id, ch.{column}, ch.embedding::halfvec({{dims}}) <=> %(vector)s AS distance
+         FROM unnest(%(graph_documents)s::uuid[], %(graph_ordinals)s::integer[]) AS g(document_id, ordinal)
+         JOIN chunks ch
+           ON ch.tenant_id = {{tenant}} AND ch.document_id = g.document_id AND ch.ordinal = g.ordinal
+         WHERE (SELECT current FROM graph)
+         ORDER BY distance LIMIT %({limit})s)
+        UNION ALL
+        (SELECT document_id, {column}, embedding::halfvec({{dims}}) <=> %(vector)s AS distance FROM chunks
+         WHERE tenant_id = {{tenant}} AND NOT (SELECT current FROM graph)
+         ORDER BY distance LIMIT %({limit})s)
     ) d
 )"""
+
+
+_GRAPH_DENSE = _graph_dense("ordinal", "document_id, ordinal", "candidates")
 _FUSED = {
     "hybrid": """
 fused AS (
@@ -231,22 +241,10 @@ WHERE {same_model}
 ORDER BY n.rank
 """
 _DENSE_ALONE = "WITH" + _DENSE_ALONE_LEG + _DENSE_ALONE_RESULTS
-# Dense mode alone on a company whose graph this process holds: the graph's k chunks read by key, in its
-# order, while the company is at the graph's tag; otherwise the dense leg alone above, in the same
-# statement. Like the dense leg alone, it reads each chunk once and fuses nothing.
-_GRAPH_DENSE_ALONE_LEG = """
-dense AS (
-    SELECT g.document_id, ch.text, ch.embedding::halfvec({dims}) <=> %(vector)s AS distance, g.rank
-    FROM unnest(%(graph_documents)s::uuid[], %(graph_ordinals)s::integer[])
-         WITH ORDINALITY AS g(document_id, ordinal, rank)
-    JOIN chunks ch ON ch.tenant_id = {tenant} AND ch.document_id = g.document_id AND ch.ordinal = g.ordinal
-    WHERE (SELECT current FROM graph)
-    UNION ALL
-    SELECT document_id, text, distance, row_number() OVER (ORDER BY distance) AS rank FROM (
-        SELECT document_id, text, embedding::halfvec({dims}) <=> %(vector)s AS distance FROM chunks
-        WHERE tenant_id = {tenant} AND NOT (SELECT current FROM graph) ORDER BY distance LIMIT %(k)s
-    ) d
-)"""
+# Dense mode alone on a company whose graph this process holds: the chunks the graph's walk found, read by
+# key and ranked by their exact distance, while the company is at the graph's tag; otherwise the dense leg
+# alone above, in the same statement. Like the dense leg alone, it reads each chunk once and fuses nothing.
+_GRAPH_DENSE_ALONE_LEG = _graph_dense("text", "document_id, text, distance", "k")
 
 
 def search_sql(
@@ -433,7 +431,8 @@ class Searcher:
         own_index = self.indexes.has_index(tenant_id, conn=conn) if self.indexes else True
         graph = self.graphs.get(tenant_id) if self.graphs and mode != "fulltext" else None
         if graph is not None and graph.dims == len(vector):  # walked here; the statement checks it is current
-            documents, ordinals = graph.search(vector, int(params["candidates"]))  # type: ignore[call-overload]
+            walked = max(int(params["candidates"]), 2 * k, GRAPH_RANKED)  # type: ignore[call-overload]
+            documents, ordinals = graph.search(vector, walked)
             params.update(graph_at=graph.at, graph_documents=documents, graph_ordinals=ordinals)
         else:
             graph = None
