@@ -46,6 +46,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Literal, Protocol
 
 import numpy as np
@@ -247,6 +248,8 @@ _DENSE_ALONE = "WITH" + _DENSE_ALONE_LEG + _DENSE_ALONE_RESULTS
 _GRAPH_DENSE_ALONE_LEG = _graph_dense("text", "document_id, text, distance", "k")
 
 
+# Composed once per company and shape, not at every question (formatting took 0.06 ms a search)
+@lru_cache(maxsize=4096)
 def search_sql(
     mode: Mode, *, tenant_id: str, dims: int, own_index: bool = True, graph: bool = False
 ) -> sql.Composed:
