@@ -27,6 +27,7 @@ from comptoir.retrieval.graph_files import GraphFiles
 from comptoir.retrieval.graphs import CompanyGraphs, Graph, graph_bytes
 from comptoir.retrieval.search import search_params, search_sql
 from tests.conftest import ADMIN_KEY, ClonedDatabase, make_settings
+from tests.integration.serve_process import wait_until
 from tests.integration.test_cli import _env
 from tests.integration.test_company_indexes import _add
 
@@ -360,3 +361,80 @@ def test_the_embedding_model_still_exports_once_the_graph_library_is_loaded(tmp_
         check=False,
     )
     assert done.returncode == 0 and done.stdout.strip() == "(1, 384)", done.stderr[-2000:]
+
+
+# Costs that make PostgreSQL plan even a small company's exact scan with parallel workers
+_PARALLEL_COSTS = [
+    "SET LOCAL enable_indexscan = off",
+    "SET LOCAL enable_bitmapscan = off",
+    "SET LOCAL parallel_setup_cost = 0",
+    "SET LOCAL parallel_tuple_cost = 0",
+    "SET LOCAL min_parallel_table_scan_size = 0",
+    "SET LOCAL min_parallel_index_scan_size = 0",
+]
+
+
+def _workers_launched(comptoir: Comptoir, company: str, run: object) -> int:
+    """The parallel workers this database started while ``run(conn)`` ran in a tenant transaction
+    planned at ``_PARALLEL_COSTS`` (``pg_stat_database``, flushed when the transaction ends)."""
+    counted = "SELECT parallel_workers_launched AS n FROM pg_stat_database WHERE datname = current_database()"
+    with comptoir.db.tenant(company) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        before = conn.execute(counted).fetchone()["n"]  # type: ignore[index]
+    with comptoir.db.tenant(company) as conn:
+        for setting in _PARALLEL_COSTS:
+            conn.execute(setting)
+        run(conn)  # type: ignore[operator]
+        conn.execute("SELECT pg_stat_force_next_flush()")
+    after = before
+
+    def flushed() -> bool:
+        nonlocal after
+        with comptoir.db.tenant(company) as conn:
+            conn.execute("SELECT pg_stat_clear_snapshot()")
+            after = conn.execute(counted).fetchone()["n"]  # type: ignore[index]
+        return after > before
+
+    wait_until(flushed, 3)
+    return after - before
+
+
+def test_a_graph_search_starts_no_parallel_workers(comptoir: Comptoir) -> None:
+    """Before a large company's HNSW index is built, PostgreSQL's own branch of the graph's statement is
+    an exact scan, which it may plan in parallel: the workers then start (4 ms on two cores) though the
+    branch reads nothing. The searcher plans the graph's statement serially."""
+    comptoir.companies.create(company_id="big", name="Big", language="fr")
+    _add(comptoir, "big", MIN_CHUNKS + 10)
+    assert comptoir.graphs.sync_all() == {"big": "built"}
+    assert not comptoir.indexes.has_index("big")
+    graph = comptoir.graphs.get("big")
+    assert graph is not None
+    keys = list(zip(*graph.search(comptoir.embedder.embed_query(QUERY), 20), strict=True))
+    vector = comptoir.embedder.embed_query(QUERY)
+    params = search_params("big", QUERY, vector, 10, "dense")
+    params.update(graph_at=graph.at, graph_documents=[d for d, _ in keys])
+    params.update(graph_ordinals=[o for _, o in keys])
+    statement = search_sql("dense", tenant_id="big", dims=384, own_index=False, graph=True)
+
+    def unchecked(conn: object) -> None:  # the same statement, without the searcher's settings
+        conn.execute(statement, params).fetchall()  # type: ignore[attr-defined]
+
+    assert _workers_launched(comptoir, "big", unchecked) > 0  # these costs plan the branch in parallel
+
+    def searched(conn: object) -> None:
+        for mode in ("dense", "hybrid"):
+            hits = comptoir.searcher.search_vector(
+                tenant_id="big",
+                query=QUERY,
+                vector=vector,
+                k=10,
+                mode=mode,
+                conn=conn,  # type: ignore[arg-type]
+            )
+            assert len(hits) == 10
+
+    assert _workers_launched(comptoir, "big", searched) == 0
+    # a search in a transaction of its own asks the same with the tenant, for that transaction only
+    setting = "SELECT current_setting('max_parallel_workers_per_gather') AS workers"
+    assert comptoir.db.read("big", setting, serial=True) == [{"workers": "0"}]
+    assert comptoir.db.read("big", setting) != [{"workers": "0"}]

@@ -33,7 +33,10 @@ HNSW_EF_SEARCH = 100
 
 #: scopes a transaction to one tenant (row-level security reads it), until the transaction ends
 SET_TENANT = "SELECT set_config('comptoir.tenant_id', %s, true)"
-_SET_TENANT_GENERIC_PLANS = SET_TENANT + ", set_config('plan_cache_mode', 'force_generic_plan', true)"
+_GENERIC_PLANS = ", set_config('plan_cache_mode', 'force_generic_plan', true)"
+#: no parallel workers: on two cores, starting them took 4 ms, even for a branch of the plan that a
+#: one-time filter then kept from reading anything (README, "Retrieval at scale")
+_SERIAL = ", set_config('max_parallel_workers_per_gather', '0', true)"
 
 
 def _configure(conn: psycopg.Connection) -> None:
@@ -84,6 +87,7 @@ class Database:
         params: Any = None,
         *,
         generic_plans: bool = False,
+        serial: bool = False,
     ) -> list[dict[str, Any]]:
         """The rows of one statement in a transaction of its own scoped to ``tenant_id``, as ``tenant``
         gives, in one round trip: its start, the tenant, the statement and its end are sent together
@@ -91,12 +95,13 @@ class Database:
         trip costs far more than its bytes, since the server's process must be woken for each (on two
         cores, a trivial transaction: 429 µs in four, 166 µs in one; README, "Retrieval at scale").
         ``generic_plans``: a prepared statement runs on its generic plan (``plan_cache_mode``, set with
-        the tenant). A failed statement rolls the transaction back before the connection returns to the
-        pool."""
+        the tenant). ``serial``: the statement is planned without parallel workers (set the same way). A
+        failed statement rolls the transaction back before the connection returns to the pool."""
         with self._connection() as conn:  # on an error, the pool's context rolls the transaction back
             with conn.pipeline():
                 conn.execute("BEGIN")
-                conn.execute(_SET_TENANT_GENERIC_PLANS if generic_plans else SET_TENANT, (tenant_id,))
+                setup = SET_TENANT + (_GENERIC_PLANS if generic_plans else "") + (_SERIAL if serial else "")
+                conn.execute(setup, (tenant_id,))
                 cursor = conn.execute(query, params)
                 conn.execute("COMMIT")
             return cursor.fetchall()

@@ -289,6 +289,12 @@ def search_sql(
 # transaction, for the search statement alone.
 _GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
 _DEFAULT_PLANS = "SET LOCAL plan_cache_mode = DEFAULT"
+# A statement that takes a graph's candidates is planned without parallel workers: on a large company
+# whose HNSW index is not built yet, PostgreSQL's own branch is an exact scan that it planned in
+# parallel, and the workers started (4 ms on two cores) though the branch then read nothing. Only a
+# stale graph on such a company, rare, runs that scan, serially.
+_SERIAL = "SET LOCAL max_parallel_workers_per_gather = 0"
+_PARALLEL = "SET LOCAL max_parallel_workers_per_gather = DEFAULT"
 
 #: the dense leg's share of the fusion (the full-text leg has the rest); 0.5 weighs both alike
 DEFAULT_DENSE_SHARE = 0.5
@@ -442,13 +448,18 @@ class Searcher:
         query_sql = search_sql(
             mode, tenant_id=tenant_id, dims=len(vector), own_index=own_index, graph=graph is not None
         )
+        serial = graph is not None
         if conn is None:
-            rows = self.db.read(tenant_id, query_sql, params, generic_plans=True)
+            rows = self.db.read(tenant_id, query_sql, params, generic_plans=True, serial=serial)
         else:  # the search statement alone on its generic plan, the caller's transaction keeping its own:
-            with conn.pipeline():  # the three sent together, one round trip
+            with conn.pipeline():  # sent together, one round trip
                 conn.execute(_GENERIC_PLANS)
+                if serial:
+                    conn.execute(_SERIAL)
                 cursor = conn.execute(query_sql, params)
                 conn.execute(_DEFAULT_PLANS)
+                if serial:
+                    conn.execute(_PARALLEL)
             rows = cursor.fetchall()
         if not rows and self.models:  # an empty company, or one embedded with another model: refused
             self.models.check(conn, tenant_id=tenant_id, model_id=model_id)
