@@ -1,14 +1,15 @@
 """The largest companies' dense leg walked in the process's own memory: an HNSW graph per company.
 
-A large company's own HNSW index in PostgreSQL (``comptoir.retrieval.ann``) answers in a few
-milliseconds, but on 193,000 vectors pgvector's walk over a few thousand buffer pages cost 1.2 to 1.5
-times what a vector store's whole query costs at the same recall, whatever the graph's shape (README,
-"Retrieval at scale"). The same walk over a graph held in the process's memory (usearch, the same cosine)
-took a third of that, and a sixth with 8-bit vectors, whose candidates are then ranked by their exact
-distance. So the largest companies, within a memory budget per process (``COMPTOIR_GRAPH_MEMORY_MB``), also
-get a graph here, read from their rows in PostgreSQL, and the searcher walks it before the search
-statement, which takes the graph's candidates as arrays: still one round trip, in which PostgreSQL reads
-the chunks, ranks the candidates by their exact distance, fuses the legs and checks everything else.
+A large company's own HNSW index in PostgreSQL (``comptoir.retrieval.ann``) answers in a few milliseconds, but
+on 193,000 vectors pgvector's walk over a few thousand buffer pages cost 1.2 to 1.5 times what a vector
+store's whole query costs at the same recall, whatever the graph's shape (README, "Retrieval at scale"). The
+same walk over a graph held in the process's memory (usearch, the same cosine) took a third of that; with
+8-bit vectors, whose candidates are then ranked by their exact distance, the same recall took two thirds of
+the half-precision walk. So the largest companies, within a memory budget per process
+(``COMPTOIR_GRAPH_MEMORY_MB``), also get a graph here, read from their rows in PostgreSQL, and the searcher
+walks it before the search statement, which takes the graph's candidates as arrays: still one round trip, in
+which PostgreSQL reads the chunks, ranks the candidates by their exact distance, fuses the legs and checks
+everything else.
 
 A graph is never trusted blindly. It is tagged with the company's incarnation and knowledge version,
 read in the same snapshot as its rows, and every change of a company's chunks bumps that version in the
