@@ -60,7 +60,7 @@ def test_a_larger_graph_is_walked_and_finds_most_of_the_nearest() -> None:
     assert len(set(found) & {keys[i] for i in _nearest(vectors, query, 10)}) >= 7
     similarity = vectors @ (query / np.linalg.norm(query))
     steps = np.diff(similarity[ordinals])
-    assert (steps <= 1e-2).all()  # nearest first, up to the 8-bit vectors' rounding (a 254th a coordinate)
+    assert (steps <= 1e-2).all()  # nearest first, up to the 8-bit cast (a 127th a coordinate)
     assert 10 <= len(graph.search(query, 5000)[0]) <= 3000  # never more than it holds (a walk, not a scan)
 
 

@@ -147,7 +147,7 @@ class Graph:
 def _unit(vectors: np.ndarray) -> np.ndarray:
     """``vectors`` at unit length (the same cosines), as the 8-bit cast expects: each coordinate in
     [-1, 1], times 127."""
-    vectors = vectors.astype(np.float32)
+    vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
     return vectors / np.where(norms == 0, 1, norms)
 
@@ -155,7 +155,6 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 def build_graph(tenant_id: str, at: str, keys: list[tuple[uuid.UUID, int]], vectors: np.ndarray) -> Graph:
     """A company's graph from its chunks' ``(document, ordinal)`` keys and their vectors (one row
     each), read at the tag ``at``."""
-    vectors = _unit(vectors)
     positions: dict[uuid.UUID, int] = {}
     document_of = np.fromiter((positions.setdefault(d, len(positions)) for d, _ in keys), np.int32, len(keys))
     ordinals = np.fromiter((o for _, o in keys), np.int32, len(keys))
@@ -168,8 +167,12 @@ def build_graph(tenant_id: str, at: str, keys: list[tuple[uuid.UUID, int]], vect
         expansion_search=GRAPH_EF_SEARCH,
     )
     started = time.perf_counter()
-    # on every core, as PostgreSQL's own builds; the binding lets other threads run meanwhile
-    index.add(np.arange(len(keys), dtype=np.uint64), vectors, threads=0)
+    # on every core, as PostgreSQL's own builds; the binding lets other threads run meanwhile. Scaled to
+    # unit length a batch at a time: the company's vectors stay as read (half precision), never all in
+    # single precision at once
+    for start in range(0, len(keys), _BATCH):
+        part = _unit(vectors[start : start + _BATCH])
+        index.add(np.arange(start, start + len(part), dtype=np.uint64), part, threads=0)
     took = time.perf_counter() - started
     return Graph(tenant_id, at, vectors.shape[1], index, tuple(positions), document_of, ordinals, took)
 

@@ -248,8 +248,6 @@ _DENSE_ALONE = "WITH" + _DENSE_ALONE_LEG + _DENSE_ALONE_RESULTS
 _GRAPH_DENSE_ALONE_LEG = _graph_dense("text", "document_id, text, distance", "k")
 
 
-# Composed once per company and shape, not at every question (formatting took 0.06 ms a search)
-@lru_cache(maxsize=4096)
 def search_sql(
     mode: Mode, *, tenant_id: str, dims: int, own_index: bool = True, graph: bool = False
 ) -> sql.Composed:
@@ -258,10 +256,17 @@ def search_sql(
     id stays a parameter and every such company shares one prepared statement (planning the query
     costs about as much as running it on a small company). ``graph``: the dense leg takes a graph's
     candidates (``search_params``' ``graph_*``), and each row says whether they were current."""
-    tenant = sql.Literal(validate_company_id(tenant_id)) if own_index else sql.SQL("%(tenant)s")
+    return _composed(mode, validate_company_id(tenant_id) if own_index else None, int(dims), graph)
+
+
+# Composed once per shape, and per company only where its id is written in (formatting took 0.06 ms a
+# search)
+@lru_cache(maxsize=4096)
+def _composed(mode: Mode, literal: str | None, dims: int, graph: bool) -> sql.Composed:
+    tenant = sql.Literal(literal) if literal is not None else sql.SQL("%(tenant)s")
     slots = {
         "tenant": tenant,
-        "dims": sql.Literal(int(dims)),
+        "dims": sql.Literal(dims),
         "same_model": sql.SQL(_SAME_MODEL),
         "tag": sql.SQL(TAG_SQL),
         "graph_current": sql.SQL(""),
@@ -286,15 +291,19 @@ def search_sql(
 # generic plan has the same shape (the tenant's keys, its own index), and took the hybrid search on
 # 2K-4K-chunk companies from 10.5 to 8.3 ms median (README, "Retrieval at scale"). A transaction the
 # searcher opens asks for it with the tenant (``Database.read(generic_plans=True)``); a caller's
-# transaction, for the search statement alone.
-_GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
-_DEFAULT_PLANS = "SET LOCAL plan_cache_mode = DEFAULT"
+# transaction, for the search statement alone, its own settings put back after it.
+#
 # A statement that takes a graph's candidates is planned without parallel workers: on a large company
 # whose HNSW index is not built yet, PostgreSQL's own branch is an exact scan that it planned in
 # parallel, and the workers started (4 ms on two cores) though the branch then read nothing. Only a
 # stale graph on such a company, rare, runs that scan, serially.
-_SERIAL = "SET LOCAL max_parallel_workers_per_gather = 0"
-_PARALLEL = "SET LOCAL max_parallel_workers_per_gather = DEFAULT"
+_SAVE_PLANS = """SELECT set_config('comptoir.saved_plans', current_setting('plan_cache_mode'), true),
+       set_config('comptoir.saved_workers', current_setting('max_parallel_workers_per_gather'), true)"""
+_PLANS = """SELECT set_config('plan_cache_mode', 'force_generic_plan', true),
+       set_config('max_parallel_workers_per_gather',
+                  CASE WHEN %s THEN '0' ELSE current_setting('max_parallel_workers_per_gather') END, true)"""
+_RESTORE_PLANS = """SELECT set_config('plan_cache_mode', current_setting('comptoir.saved_plans'), true),
+       set_config('max_parallel_workers_per_gather', current_setting('comptoir.saved_workers'), true)"""
 
 #: the dense leg's share of the fusion (the full-text leg has the rest); 0.5 weighs both alike
 DEFAULT_DENSE_SHARE = 0.5
@@ -453,13 +462,10 @@ class Searcher:
             rows = self.db.read(tenant_id, query_sql, params, generic_plans=True, serial=serial)
         else:  # the search statement alone on its generic plan, the caller's transaction keeping its own:
             with conn.pipeline():  # sent together, one round trip
-                conn.execute(_GENERIC_PLANS)
-                if serial:
-                    conn.execute(_SERIAL)
+                conn.execute(_SAVE_PLANS)
+                conn.execute(_PLANS, (serial,))
                 cursor = conn.execute(query_sql, params)
-                conn.execute(_DEFAULT_PLANS)
-                if serial:
-                    conn.execute(_PARALLEL)
+                conn.execute(_RESTORE_PLANS)
             rows = cursor.fetchall()
         if not rows and self.models:  # an empty company, or one embedded with another model: refused
             self.models.check(conn, tenant_id=tenant_id, model_id=model_id)
