@@ -353,10 +353,10 @@ def test_a_search_is_one_round_trip(make_comptoir: MakeComptoir, tmp_path: Path,
                 conn.pgconn.untrace()
     sent = _frontend_messages(trace)
     # each search is one batch of statements closed by one Sync: in its own transaction, the
-    # transaction's start, the tenant, the statement and the commit; in the caller's, the plan mode, the
-    # statement and the plan mode back
+    # transaction's start, the tenant, the statement and the commit; in the caller's, the caller's
+    # settings saved, the plan settings, the statement and the caller's settings back
     assert sent.count("Sync") == 2, sent
-    assert sent.count("Execute") == (8 if transaction == "its own" else 6), sent
+    assert sent.count("Execute") == 8, sent
     assert "Query" not in sent, sent
 
 
