@@ -1,6 +1,6 @@
 """The largest companies' graphs in the process's memory: their searches find what PostgreSQL finds, a
-stale graph never changes an answer (the statement checks its tag and falls back in the same round
-trip), the keeper builds them within the budget, largest first, and drops them with their company; the
+stale graph never changes an answer (the statement checks its tag; a stale graph's search is asked again
+without it), the keeper builds them within the budget, largest first, and drops them with their company; the
 processes of a machine build each graph once and map it from the data directory."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from comptoir.db.database import Database
 from comptoir.embedding.base import Embedder
 from comptoir.retrieval.graph_files import GraphFiles
 from comptoir.retrieval.graphs import CompanyGraphs, Graph, graph_bytes
-from comptoir.retrieval.search import search_params, search_sql
+from comptoir.retrieval.search import Searcher, search_params, search_sql
 from tests.conftest import ADMIN_KEY, ClonedDatabase, make_settings
 from tests.integration.test_cli import _env
 from tests.integration.test_company_indexes import _add
@@ -84,16 +84,12 @@ def _statement(
         return conn.execute(statement, params).fetchall()  # type: ignore[arg-type]
 
 
-def _branches(
-    comptoir: Comptoir, company: str, at: str, keys: list[tuple[uuid.UUID, int]]
-) -> dict[str, bool]:
-    """Which of the dense leg's two branches ran: the graph's candidates, PostgreSQL's own search."""
+def _reads_chunks(comptoir: Comptoir, company: str, at: str, keys: list[tuple[uuid.UUID, int]]) -> bool:
+    """Whether the statement read the candidates' chunks (the results' own read of the chunks aside)."""
     plan = [str(next(iter(row.values()))) for row in _statement(comptoir, company, at, keys, explain=True)]
-    graph = [line for line in plan if "Function Scan on g " in line]
-    # the branch's own scan of the chunks (its HNSW index, or the exact scan); the results' join is ``ch``
-    own = [line for line in plan if re.search(r"Scan (using \S+ )?on chunks \(", line)]
-    assert len(graph) == 1 and own, "\n".join(plan)
-    return {"graph": "never executed" not in graph[0], "postgresql": "never executed" not in own[-1]}
+    scans = [line for line in plan if re.search(r"Scan (using \S+ )?on chunks ch \(", line)]
+    assert len(scans) == 1, "\n".join(plan)
+    return "never executed" not in scans[0]
 
 
 def test_a_large_companys_graph_finds_what_postgresql_finds(comptoir: Comptoir) -> None:
@@ -118,7 +114,7 @@ def test_the_statement_takes_the_graphs_candidates_only_at_the_companys_current_
     comptoir.companies.create(company_id="other", name="Other", language="fr")
     _add(comptoir, "big", MIN_CHUNKS)
     _add(comptoir, "other", MIN_CHUNKS)
-    assert comptoir.indexes.sync("big") == "created"  # PostgreSQL's own search: its HNSW index
+    assert comptoir.indexes.sync("big") == "created"  # which the graph's statement leaves alone
     comptoir.graphs.sync_all()
     graph = comptoir.graphs.get("big")
     assert graph is not None
@@ -131,17 +127,59 @@ def test_the_statement_takes_the_graphs_candidates_only_at_the_companys_current_
     assert [r["dense_rank"] for r in rows] == [1, 2, 3]
     assert [r["similarity"] for r in rows] == sorted((r["similarity"] for r in rows), reverse=True)
     assert all(r["graph_current"] for r in rows)
-    assert _branches(comptoir, "big", graph.at, nearest) == {"graph": True, "postgresql": False}
-    # another tag (a change since the graph was read): PostgreSQL's own dense leg, in the same statement
+    assert _reads_chunks(comptoir, "big", graph.at, nearest)
+    # another tag (a change since the graph was read): no chunk read, one row of nulls saying so
     rows = _statement(comptoir, "big", graph.at + "0", given)
-    assert len(rows) == 5 and not any(r["graph_current"] for r in rows)
-    assert {r["document_id"] for r in rows} - {d for d, _ in given}  # the nearest of all, not of the three
-    assert _branches(comptoir, "big", graph.at + "0", nearest) == {"graph": False, "postgresql": True}
+    assert rows == [dict.fromkeys(rows[0], None) | {"graph_current": False}]
+    assert not _reads_chunks(comptoir, "big", graph.at + "0", nearest)
     # another company's candidates never show through, whatever the tag says
     other = comptoir.graphs.get("other")
     assert other is not None
     theirs = list(zip(*other.search(comptoir.embedder.embed_query(QUERY), 5), strict=True))
-    assert _statement(comptoir, "big", graph.at, theirs) == []
+    assert [r["document_id"] for r in _statement(comptoir, "big", graph.at, theirs)] == [None]
+
+
+def test_companies_with_graphs_share_one_prepared_statement_per_mode(
+    comptoir: Comptoir, test_db: ClonedDatabase
+) -> None:
+    """A statement per company outnumbered psycopg's cache of prepared statements (100 a connection) once
+    a server held many graphs: each company's were evicted before its next visit, and its next searches
+    planned anew. The graph's statement takes the company as a parameter, so one connection prepares it
+    once for them all, though each also has its own HNSW index."""
+    companies = ("big", "other")
+    for company in companies:
+        comptoir.companies.create(company_id=company, name=company, language="fr")
+        _add(comptoir, company, MIN_CHUNKS)
+        assert comptoir.indexes.sync(company) == "created"
+    assert comptoir.graphs.sync_all() == dict.fromkeys(companies, "built")
+    db = Database(test_db.app_url, min_size=1, max_size=1)  # one connection: its statements are all here
+    db.open()
+    try:
+        searcher = Searcher(
+            db,
+            comptoir.query_embedder,
+            models=comptoir.models,
+            indexes=comptoir.indexes,
+            graphs=comptoir.graphs,
+        )
+        vector = comptoir.embedder.embed_query(QUERY)
+        searches = 7  # psycopg prepares a statement at its sixth run
+        for company in companies:
+            for mode in ("dense", "hybrid"):
+                for _ in range(searches):
+                    hits = searcher.search_vector(
+                        tenant_id=company, query=QUERY, vector=vector, k=5, mode=mode
+                    )
+                    assert len(hits) == 5
+        with db.global_() as conn:
+            prepared = conn.execute(
+                "SELECT generic_plans FROM pg_prepared_statements "
+                "WHERE position('AS g(document_id, ordinal)' IN statement) > 0"
+            ).fetchall()
+    finally:
+        db.close()
+    # one statement a mode, which ran every search of the second company
+    assert len(prepared) == 2 and all(row["generic_plans"] > searches for row in prepared), prepared
 
 
 def test_a_stale_graph_costs_speed_not_answers_and_is_built_again(comptoir: Comptoir) -> None:

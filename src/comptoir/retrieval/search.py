@@ -4,7 +4,8 @@ Dense leg: cosine distance on ``halfvec`` over the company's own chunks: an exac
 the ``(tenant_id, ...)`` primary key, or, for a large company, its own HNSW index
 (``comptoir.retrieval.ann``); for the largest companies, a graph this process holds in memory
 (``comptoir.retrieval.graphs``), walked before the statement, which reads its candidates by key and ranks
-them by their exact distance while the company is at the graph's tag, and otherwise runs the leg itself.
+them by their exact distance while the company is at the graph's tag; otherwise the statement says so in
+the one row it returns, and the searcher sets the graph aside and asks again without it.
 Full-text leg: the company's language configuration with accents folded; the question's terms are OR-ed
 (a question rarely repeats every word of its answer) and ranked by BM25 from the company's own
 statistics. The two rankings are fused by weighted reciprocal rank fusion: each company may lean on one
@@ -47,7 +48,7 @@ import time
 import uuid
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from pgvector import HalfVector
@@ -152,8 +153,10 @@ dense AS (
     ) d
 )"""
 # A company whose graph this process holds (``comptoir.retrieval.graphs``): the chunks the graph's walk
-# found, ranked by their exact distance, while the company is still at the graph's tag; otherwise, in the
-# same statement, the dense leg above (a one-time filter: the branch not taken never reads a row).
+# found, ranked by their exact distance, while the company is still at the graph's tag (a one-time
+# filter: otherwise the leg reads no row). The statement's results then come with the tag's verdict, in
+# one row at least (``_GRAPH_RESULTS``): a stale graph's search is asked again without it. The company
+# is a parameter here (``search_sql``), the candidates being read by key.
 _GRAPH = """
 graph AS (SELECT coalesce({tag} = %(graph_at)s, false) AS current)"""
 
@@ -164,18 +167,29 @@ def _graph_dense(column: str, kept: str, limit: str) -> str:
     return f"""
 dense AS (
     SELECT {kept}, row_number() OVER (ORDER BY distance) AS rank FROM (
-        (SELECT ch.document_id, ch.{column}, ch.embedding::halfvec({{dims}}) <=> %(vector)s AS distance
-         FROM unnest(%(graph_documents)s::uuid[], %(graph_ordinals)s::integer[]) AS g(document_id, ordinal)
-         JOIN chunks ch
-           ON ch.tenant_id = {{tenant}} AND ch.document_id = g.document_id AND ch.ordinal = g.ordinal
-         WHERE (SELECT current FROM graph)
-         ORDER BY distance LIMIT %({limit})s)
-        UNION ALL
-        (SELECT document_id, {column}, embedding::halfvec({{dims}}) <=> %(vector)s AS distance FROM chunks
-         WHERE tenant_id = {{tenant}} AND NOT (SELECT current FROM graph)
-         ORDER BY distance LIMIT %({limit})s)
+        SELECT * FROM (
+            SELECT ch.document_id, ch.{column}, ch.embedding::halfvec({{dims}}) <=> %(vector)s AS distance
+            FROM unnest(%(graph_documents)s::uuid[], %(graph_ordinals)s::integer[]) AS g(document_id, ordinal)
+            JOIN chunks ch
+              ON ch.tenant_id = {{tenant}} AND ch.document_id = g.document_id AND ch.ordinal = g.ordinal
+            WHERE (SELECT current FROM graph)
+            -- planned apart (a fence): read by key, never through an index's order of distance, which a
+            -- plan with the company's id folded in (EXPLAIN, a custom plan) would otherwise pick
+            OFFSET 0
+        ) c
+        ORDER BY distance LIMIT %({limit})s
     ) d
 )"""
+
+
+def _graph_results(results: str) -> str:
+    """A graph statement's ``results``, each with whether the graph was current; one row of nulls saying
+    so when there is none (a stale graph's, or a company whose vectors come from another model)."""
+    return f""",
+results AS ({results})
+SELECT r.*, g.current AS graph_current FROM graph g LEFT JOIN results r ON true
+ORDER BY r.score DESC, r.dense_rank NULLS LAST
+"""
 
 
 _GRAPH_DENSE = _graph_dense("ordinal", "document_id, ordinal", "candidates")
@@ -215,7 +229,7 @@ SELECT f.document_id,
        (SELECT d.title FROM documents d WHERE d.tenant_id = %(tenant)s AND d.document_id = f.document_id)
            AS title,
        ch.text, f.score::float8 AS score, f.dense_rank, f.lexical_rank,
-       (1 - (ch.embedding <=> %(vector)s))::float8 AS similarity{graph_current}
+       (1 - (ch.embedding <=> %(vector)s))::float8 AS similarity
 FROM fused f
 JOIN chunks ch ON ch.tenant_id = %(tenant)s AND ch.document_id = f.document_id AND ch.ordinal = f.ordinal
 WHERE {same_model}
@@ -236,7 +250,7 @@ SELECT n.document_id,
        (SELECT d.title FROM documents d WHERE d.tenant_id = %(tenant)s AND d.document_id = n.document_id)
            AS title,
        n.text, (2.0 / (%(rrf_k)s + n.rank))::float8 AS score, n.rank AS dense_rank,
-       NULL::bigint AS lexical_rank, (1 - n.distance)::float8 AS similarity{graph_current}
+       NULL::bigint AS lexical_rank, (1 - n.distance)::float8 AS similarity
 FROM dense n
 WHERE {same_model}
 ORDER BY n.rank
@@ -255,8 +269,16 @@ def search_sql(
     has its own HNSW index, which only its id written as a literal lets the planner use; otherwise the
     id stays a parameter and every such company shares one prepared statement (planning the query
     costs about as much as running it on a small company). ``graph``: the dense leg takes a graph's
-    candidates (``search_params``' ``graph_*``), and each row says whether they were current."""
-    return _composed(mode, validate_company_id(tenant_id) if own_index else None, int(dims), graph)
+    candidates (``search_params``' ``graph_*``), and each row says whether they were current; the id
+    stays a parameter there too, the candidates being read by key.
+
+    Statements per company outnumbered psycopg's cache of prepared statements (100 a connection) once
+    a server held graphs for 38 companies: each company's statements were evicted before its next
+    visit, and its next five searches were planned anew (1 to 2 ms more each, measured at 1M chunks
+    over 100 companies; README, "Retrieval at scale"). Only companies with an index but no graph have
+    statements of their own now."""
+    literal = validate_company_id(tenant_id) if own_index and not graph else None
+    return _composed(mode, literal, int(dims), graph)
 
 
 # Composed once per shape, and per company only where its id is written in (formatting took 0.06 ms a
@@ -269,15 +291,13 @@ def _composed(mode: Mode, literal: str | None, dims: int, graph: bool) -> sql.Co
         "dims": sql.Literal(dims),
         "same_model": sql.SQL(_SAME_MODEL),
         "tag": sql.SQL(TAG_SQL),
-        "graph_current": sql.SQL(""),
     }
     if graph and mode != "fulltext":
-        slots["graph_current"] = sql.SQL(",\n       (SELECT current FROM graph) AS graph_current")
         if mode == "dense":
             legs = [_GRAPH, _GRAPH_DENSE_ALONE_LEG]
-            return sql.SQL("WITH" + ",".join(legs) + _DENSE_ALONE_RESULTS).format(**slots)
+            return sql.SQL("WITH" + ",".join(legs) + _graph_results(_DENSE_ALONE_RESULTS)).format(**slots)
         ctes = ",".join([_GRAPH, _COMPANY, _LEXICAL, _GRAPH_DENSE, _FUSED[mode]])
-        return sql.SQL("WITH" + ctes + _RESULTS).format(**slots)
+        return sql.SQL("WITH" + ctes + _graph_results(_RESULTS)).format(**slots)
     if mode == "dense":
         return sql.SQL(_DENSE_ALONE).format(**slots)
     parts = {"hybrid": [_COMPANY, _LEXICAL, _DENSE], "fulltext": [_COMPANY, _LEXICAL]}
@@ -420,6 +440,43 @@ class Searcher:
             },
         )
 
+    def _rows(
+        self,
+        tenant_id: str,
+        mode: Mode,
+        vector: Vectors,
+        k: int,
+        params: dict[str, object],
+        graph: Graph | None,
+        conn: Connection | None,
+    ) -> list[dict[str, Any]]:
+        """The search statement's rows, in one round trip: with ``graph``'s candidates, walked here, when
+        given (the statement checks the graph is current)."""
+        if graph is not None:
+            walked = max(int(params["candidates"]), 2 * k, GRAPH_RANKED)  # type: ignore[call-overload]
+            documents, ordinals = graph.search(vector, walked)
+            params = {
+                **params,
+                "graph_at": graph.at,
+                "graph_documents": documents,
+                "graph_ordinals": ordinals,
+            }
+        # a graph's statement does not use the company's own index (``search_sql``)
+        own_index = graph is None and (self.indexes.has_index(tenant_id, conn=conn) if self.indexes else True)
+        query_sql = search_sql(
+            mode, tenant_id=tenant_id, dims=len(vector), own_index=own_index, graph=graph is not None
+        )
+        serial = graph is not None
+        if conn is None:
+            return self.db.read(tenant_id, query_sql, params, generic_plans=True, serial=serial)
+        # the search statement alone on its generic plan, the caller's transaction keeping its own:
+        with conn.pipeline():  # sent together, one round trip
+            conn.execute(_SAVE_PLANS)
+            conn.execute(_PLANS, (serial,))
+            cursor = conn.execute(query_sql, params)
+            conn.execute(_RESTORE_PLANS)
+        return cursor.fetchall()
+
     def search_vector(
         self,
         *,
@@ -446,31 +503,18 @@ class Searcher:
             default_share=model.default_dense_share if model else DEFAULT_DENSE_SHARE,
             model_id=model.model_id if model else None,
         )
-        own_index = self.indexes.has_index(tenant_id, conn=conn) if self.indexes else True
         graph = self.graphs.get(tenant_id) if self.graphs and mode != "fulltext" else None
-        if graph is not None and graph.dims == len(vector):  # walked here; the statement checks it is current
-            walked = max(int(params["candidates"]), 2 * k, GRAPH_RANKED)  # type: ignore[call-overload]
-            documents, ordinals = graph.search(vector, walked)
-            params.update(graph_at=graph.at, graph_documents=documents, graph_ordinals=ordinals)
-        else:
+        if graph is not None and graph.dims != len(vector):
             graph = None
-        query_sql = search_sql(
-            mode, tenant_id=tenant_id, dims=len(vector), own_index=own_index, graph=graph is not None
-        )
-        serial = graph is not None
-        if conn is None:
-            rows = self.db.read(tenant_id, query_sql, params, generic_plans=True, serial=serial)
-        else:  # the search statement alone on its generic plan, the caller's transaction keeping its own:
-            with conn.pipeline():  # sent together, one round trip
-                conn.execute(_SAVE_PLANS)
-                conn.execute(_PLANS, (serial,))
-                cursor = conn.execute(query_sql, params)
-                conn.execute(_RESTORE_PLANS)
-            rows = cursor.fetchall()
+        rows = self._rows(tenant_id, mode, vector, k, params, graph, conn)
+        if graph is not None and self.graphs:
+            current = rows[0]["graph_current"]  # a graph's statement returns one row at least
+            rows = [row for row in rows if row["document_id"] is not None]
+            if not current:  # the company changed since the graph was read: built again, asked without it
+                self.graphs.found_stale(tenant_id, graph)
+                rows = self._rows(tenant_id, mode, vector, k, params, None, conn)
         if not rows and self.models:  # an empty company, or one embedded with another model: refused
             self.models.check(conn, tenant_id=tenant_id, model_id=model_id)
-        if graph is not None and self.graphs and rows and not rows[0]["graph_current"]:
-            self.graphs.found_stale(tenant_id, graph)  # the company changed since: built again
         hits = [SearchHit(**{key: v for key, v in row.items() if key != "graph_current"}) for row in rows]
         similarity_map = model.similarity_map if model else (1.0, 0.0)
         if similarity_map == (1.0, 0.0):
