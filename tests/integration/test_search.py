@@ -352,12 +352,18 @@ def test_a_search_is_one_round_trip(make_comptoir: MakeComptoir, tmp_path: Path,
                 search_twice(conn)
                 conn.pgconn.untrace()
     sent = _frontend_messages(trace)
-    # each search is one batch of statements closed by one Sync: in its own transaction, the
-    # transaction's start, the tenant, the statement and the commit; in the caller's, the caller's
+    # each search is one batch of statements closed by one Sync: in its own transaction (the batch's
+    # implicit one, which the Sync ends), the tenant and the statement; in the caller's, the caller's
     # settings saved, the plan settings, the statement and the caller's settings back
     assert sent.count("Sync") == 2, sent
-    assert sent.count("Execute") == 8, sent
+    assert sent.count("Execute") == (4 if transaction == "its own" else 8), sent
     assert "Query" not in sent, sent
+    # the tenant and the plan settings held for the search alone
+    with app.db.global_() as conn:  # the one connection
+        settings = (
+            "SELECT current_setting('comptoir.tenant_id', true) AS t, current_setting('plan_cache_mode') AS p"
+        )
+        assert conn.execute(settings).fetchone() == {"t": "", "p": "auto"}
 
 
 def test_a_failed_read_rolls_back_and_leaves_no_tenant(

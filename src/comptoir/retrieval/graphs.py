@@ -35,6 +35,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -135,13 +136,29 @@ class Graph:
         """The keys of ``n`` chunks near ``vector`` (cosine), nearest first as the 8-bit vectors have it:
         a walk of the graph, which may miss a few, or a scan of every node where a walk would visit them
         all anyway. Ranking them exactly is the search statement's."""
+        labels = self._labels(vector, n)
+        documents = self.documents
+        return [documents[i] for i in self.document_of[labels].tolist()], self.ordinals[labels].tolist()
+
+    def candidates(self, vector: np.ndarray, n: int) -> tuple[str, str]:
+        """``search``'s keys as PostgreSQL array literals, documents and ordinals: the search statement's
+        parameters, written from the documents' ids kept as text (psycopg's adaptation of two lists took
+        0.1 ms more a search, measured on the statement in its transaction)."""
+        labels = self._labels(vector, n)
+        texts = self._document_texts
+        documents = ",".join([texts[i] for i in self.document_of[labels].tolist()])
+        return "{" + documents + "}", "{" + ",".join(map(str, self.ordinals[labels].tolist())) + "}"
+
+    @cached_property
+    def _document_texts(self) -> tuple[str, ...]:
+        return tuple(str(document) for document in self.documents)
+
+    def _labels(self, vector: np.ndarray, n: int) -> np.ndarray:
         query = _unit(vector)
         scan = len(self) <= GRAPH_EF_SEARCH
         with self.lock:
             found = self.index.search(query, min(n, len(self)), exact=scan)
-        labels = np.asarray(found.keys, dtype=np.int64)
-        documents = self.documents
-        return [documents[i] for i in self.document_of[labels].tolist()], self.ordinals[labels].tolist()
+        return np.asarray(found.keys, dtype=np.int64)
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

@@ -454,7 +454,7 @@ class Searcher:
         given (the statement checks the graph is current)."""
         if graph is not None:
             walked = max(int(params["candidates"]), 2 * k, GRAPH_RANKED)  # type: ignore[call-overload]
-            documents, ordinals = graph.search(vector, walked)
+            documents, ordinals = graph.candidates(vector, walked)
             params = {
                 **params,
                 "graph_at": graph.at,
