@@ -430,9 +430,10 @@ def _workers_launched(comptoir: Comptoir, company: str, run: object) -> int:
 
 
 def test_a_graph_search_starts_no_parallel_workers(comptoir: Comptoir) -> None:
-    """Before a large company's HNSW index is built, PostgreSQL's own branch of the graph's statement is
-    an exact scan, which it may plan in parallel: the workers then start (4 ms on two cores) though the
-    branch reads nothing. The searcher plans the graph's statement serially."""
+    """Workers cost 4 ms to start on two cores, and the graph's statement reads a few dozen rows by key:
+    under costs that plan even such reads in parallel, the statement run as is starts them; the searcher
+    plans it serially (it once had a branch of its own that PostgreSQL planned as a parallel exact scan
+    before the company's HNSW index was built)."""
     comptoir.companies.create(company_id="big", name="Big", language="fr")
     _add(comptoir, "big", MIN_CHUNKS + 10)
     assert comptoir.graphs.sync_all() == {"big": "built"}

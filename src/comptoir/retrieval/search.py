@@ -155,7 +155,7 @@ dense AS (
 # A company whose graph this process holds (``comptoir.retrieval.graphs``): the chunks the graph's walk
 # found, ranked by their exact distance, while the company is still at the graph's tag (a one-time
 # filter: otherwise the leg reads no row). The statement's results then come with the tag's verdict, in
-# one row at least (``_GRAPH_RESULTS``): a stale graph's search is asked again without it. The company
+# one row at least (``_graph_results``): a stale graph's search is asked again without it. The company
 # is a parameter here (``search_sql``), the candidates being read by key.
 _GRAPH = """
 graph AS (SELECT coalesce({tag} = %(graph_at)s, false) AS current)"""
@@ -313,10 +313,10 @@ def _composed(mode: Mode, literal: str | None, dims: int, graph: bool) -> sql.Co
 # searcher opens asks for it with the tenant (``Database.read(generic_plans=True)``); a caller's
 # transaction, for the search statement alone, its own settings put back after it.
 #
-# A statement that takes a graph's candidates is planned without parallel workers: on a large company
-# whose HNSW index is not built yet, PostgreSQL's own branch is an exact scan that it planned in
-# parallel, and the workers started (4 ms on two cores) though the branch then read nothing. Only a
-# stale graph on such a company, rare, runs that scan, serially.
+# A statement that takes a graph's candidates is planned without parallel workers: it reads a few
+# dozen rows by key, which workers never speed up. When it still had a branch of its own for a stale
+# graph, PostgreSQL planned that branch, on a large company whose HNSW index was not built yet, as a
+# parallel exact scan, and the workers started (4 ms on two cores) though the branch then read nothing.
 _SAVE_PLANS = """SELECT set_config('comptoir.saved_plans', current_setting('plan_cache_mode'), true),
        set_config('comptoir.saved_workers', current_setting('max_parallel_workers_per_gather'), true)"""
 _PLANS = """SELECT set_config('plan_cache_mode', 'force_generic_plan', true),
