@@ -33,6 +33,7 @@ def test_a_saved_graph_is_mapped_back_whole(tmp_path: Path) -> None:
     for graph in (saved, opened):
         assert (graph.tenant_id, graph.at, graph.dims, len(graph)) == ("co", "1:7", 16, 500)
         assert graph.documents == built.documents and graph.build_s == built.build_s
+        assert graph.scale == built.scale  # its questions are cast as its vectors were
         assert graph.index.expansion_search == GRAPH_EF_SEARCH
     query = np.random.default_rng(4).normal(size=16).astype(np.float32)
     assert opened.search(query, 10) == built.search(query, 10)

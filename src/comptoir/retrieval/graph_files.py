@@ -91,7 +91,7 @@ class GraphFiles:
                     return None
                 documents = tuple(uuid.UUID(bytes=bytes(row)) for row in keys["documents"])
                 document_of, ordinals = keys["document_of"], keys["ordinals"]
-                build_s = float(keys["build_s"])
+                scale, build_s = float(keys["scale"]), float(keys["build_s"])
                 # named by its build: keys and graph from one directory, never one replaced meanwhile
                 index_file = path / str(keys["index"])
             index = Index.restore(str(index_file), view=True)
@@ -100,7 +100,7 @@ class GraphFiles:
         if index is None:
             return None
         index.expansion_search = GRAPH_EF_SEARCH  # type: ignore[misc]  # a search setting, not saved
-        return Graph(tenant_id, at, index.ndim, index, documents, document_of, ordinals, build_s)
+        return Graph(tenant_id, at, index.ndim, index, documents, document_of, ordinals, scale, build_s)
 
     def save(self, graph: Graph) -> Graph:
         """Save ``graph`` (under the company's ``lock``) and return it mapped from its files, which the
@@ -120,6 +120,7 @@ class GraphFiles:
                 documents=np.frombuffer(b"".join(d.bytes for d in graph.documents), np.uint8).reshape(-1, 16),
                 document_of=graph.document_of,
                 ordinals=graph.ordinals,
+                scale=np.array(graph.scale),
                 build_s=np.array(graph.build_s),
             )
             shutil.rmtree(final, ignore_errors=True)

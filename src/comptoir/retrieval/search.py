@@ -453,7 +453,7 @@ class Searcher:
         """The search statement's rows, in one round trip: with ``graph``'s candidates, walked here, when
         given (the statement checks the graph is current)."""
         if graph is not None:
-            walked = max(int(params["candidates"]), 2 * k, GRAPH_RANKED)  # type: ignore[call-overload]
+            walked = max(int(params["candidates"]), (3 * k + 1) // 2, GRAPH_RANKED)  # type: ignore[call-overload]
             documents, ordinals = graph.candidates(vector, walked)
             params = {
                 **params,
