@@ -82,8 +82,8 @@ def test_an_8_bit_graph_keeps_the_cosine_of_vectors_at_any_length() -> None:
 def test_the_8_bit_vectors_use_their_whole_range() -> None:
     """A unit vector of 384 dimensions has coordinates of about 0.05: cast as they are, times 127, they
     would keep three or four bits each, and the order of close neighbours would be lost. The graph
-    scales them by its company's largest coordinate first: a scan's ten nearest are the exact ten, in
-    their order up to near ties."""
+    scales them by its company's largest coordinate first: the exact ten are among a scan's twelve best,
+    for every question (the cast as it was missed 7 of 200 there, and 19 among its ten best)."""
     vectors, _ = _points(GRAPH_EF_SEARCH, 384, seed=5)
     keys = [(uuid.uuid4(), i) for i in range(len(vectors))]
     graph = build_graph("co", "tag", keys, vectors)
@@ -91,9 +91,9 @@ def test_the_8_bit_vectors_use_their_whole_range() -> None:
     rng = np.random.default_rng(6)
     missed = 0
     for _ in range(20):
-        # a question near one of the vectors: its neighbours are close together
+        # a question around one of the vectors: the cosines of its nearest lie close together
         query = vectors[rng.integers(len(vectors))] + rng.normal(0, 0.05, 384).astype(np.float32)
         exact = [keys[i] for i in _nearest(vectors, query / np.linalg.norm(query), 10)]
-        found = list(zip(*graph.search(query, 10), strict=True))
+        found = list(zip(*graph.search(query, 12), strict=True))
         missed += len(set(exact) - set(found))
-    assert missed <= 2
+    assert missed == 0
