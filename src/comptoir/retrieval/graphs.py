@@ -80,8 +80,9 @@ GRAPH_DTYPE = "i8"
 GRAPH_FORMAT = f"{GRAPH_DTYPE}-scaled-m{GRAPH_M}-ef{GRAPH_EF_CONSTRUCTION}"
 #: candidates a search visits: recall@10 0.978 to 0.983 on the three largest companies of the scale
 #: benchmark (193,000, 96,000 and 64,000 vectors). 175 found 0.984 to 0.986 but raised those companies'
-#: p95 there from 2.34 to 2.61-2.66 ms: the slowest searches open a company's visit, its graph out of the
-#: processor's caches, and their time follows the vectors a walk reads (README, "Retrieval at scale")
+#: p95 there from 2.34-2.47 to 2.61-2.66 ms, above Chroma's: likely the searches that open a company's
+#: visit, its graph out of the processor's caches, where a walk's time follows the vectors it reads
+#: (README, "Retrieval at scale")
 GRAPH_EF_SEARCH = 150
 #: the fewest of them a search ranks exactly (one and a half times k where more are asked for)
 GRAPH_RANKED = 15
