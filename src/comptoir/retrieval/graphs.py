@@ -14,11 +14,12 @@ everything else.
 A graph is never trusted blindly. It is tagged with the company's incarnation and knowledge version,
 read in the same snapshot as its rows, and every change of a company's chunks bumps that version in the
 same transaction (ingestion, deletion, a new embedding model). The search statement uses the graph's
-candidates only while the company is still at that tag; otherwise the same statement runs the dense leg
-in PostgreSQL (its own index, or the exact scan): a stale graph costs speed, never an answer. The
-searcher then asks for a rebuild, which runs in this module's background thread, as does a pass over
-every company at start, after a change of this process's documents, and every ``REFRESH_S`` (another
-process's changes). The graph is built apart and swapped in whole: searches meanwhile walk the old one.
+candidates only while the company is still at that tag; otherwise it reads no chunk and says so, and
+the searcher asks again without the graph (PostgreSQL's own index, or the exact scan): a stale graph
+costs a round trip, never an answer. The searcher also asks for a rebuild, which runs in this module's
+background thread, as does a pass over every company at start, after a change of this process's
+documents, and every ``REFRESH_S`` (another process's changes). The graph is built apart and swapped
+in whole: searches meanwhile walk the old one.
 Where the processes of a machine share a data directory (``comptoir.retrieval.graph_files``), one of them
 builds each graph and saves it, and every one of them maps it from there.
 
